@@ -1,0 +1,115 @@
+/* SPDX-License-Identifier: MIT */
+/* libpq connection helpers: connect, parameterised queries, error mapping. */
+#include "adw_db.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "adw_cluster.h"
+#include "adw_log.h"
+
+char *adw_db_conninfo(const struct adw_config *cfg)
+{
+	if (cfg->database_url)
+		return adw_xstrdup(cfg->database_url);
+	return adw_cluster_conninfo(cfg);
+}
+
+PGconn *adw_db_connect(const char *conninfo, struct adw_err *err)
+{
+	PGconn *conn = PQconnectdb(conninfo);
+	PGresult *res;
+
+	if (PQstatus(conn) != CONNECTION_OK) {
+		char *why = adw_xstrdup(PQerrorMessage(conn));
+		size_t n = strlen(why);
+
+		while (n && (why[n - 1] == '\n' || why[n - 1] == ' '))
+			why[--n] = '\0';
+		adw_err_set(err, ADW_ERR_UNAVAILABLE, "cannot connect to the database: %s", why);
+		free(why);
+		PQfinish(conn);
+		return NULL;
+	}
+	res = PQexec(conn, "SET TIME ZONE 'UTC'");
+	PQclear(res);
+	return conn;
+}
+
+static enum adw_errcode map_sqlstate(const char *state)
+{
+	if (!state)
+		return ADW_ERR_UNAVAILABLE;
+	if (strcmp(state, "23505") == 0)
+		return ADW_ERR_CONFLICT;
+	if (strncmp(state, "23", 2) == 0 || strncmp(state, "22", 2) == 0)
+		return ADW_ERR_INVALID;
+	if (strncmp(state, "08", 2) == 0 || strncmp(state, "57", 2) == 0 ||
+	    strncmp(state, "53", 2) == 0)
+		return ADW_ERR_UNAVAILABLE;
+	return ADW_ERR_INTERNAL;
+}
+
+PGresult *adw_db_query(PGconn *conn, const char *sql, int n, const char *const *params,
+		       struct adw_err *err)
+{
+	PGresult *res = PQexecParams(conn, sql, n, NULL, params, NULL, NULL, 0);
+	ExecStatusType st = PQresultStatus(res);
+	const char *state;
+	enum adw_errcode code;
+
+	if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK)
+		return res;
+	state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+	code = PQstatus(conn) == CONNECTION_BAD ? ADW_ERR_UNAVAILABLE : map_sqlstate(state);
+	adw_log_warn("query failed: sqlstate=%s %s", state ? state : "-",
+		     res ? PQresultErrorMessage(res) : PQerrorMessage(conn));
+	switch (code) {
+	case ADW_ERR_UNAVAILABLE:
+		adw_err_set(err, code, "database unavailable");
+		break;
+	case ADW_ERR_CONFLICT:
+		adw_err_set(err, code, "conflicts with an existing row");
+		break;
+	case ADW_ERR_INVALID:
+		adw_err_set(err, code, "rejected by the database: %s",
+			    PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY));
+		break;
+	default:
+		adw_err_set(err, code, "database error (sqlstate %s)", state ? state : "-");
+		break;
+	}
+	PQclear(res);
+	return NULL;
+}
+
+int adw_db_exec(PGconn *conn, const char *sql, int n, const char *const *params,
+		struct adw_err *err)
+{
+	PGresult *res = adw_db_query(conn, sql, n, params, err);
+
+	if (!res)
+		return -1;
+	PQclear(res);
+	return 0;
+}
+
+int adw_db_check(PGconn *conn, struct adw_err *err)
+{
+	if (PQstatus(conn) == CONNECTION_OK)
+		return 0;
+	PQreset(conn);
+	if (PQstatus(conn) == CONNECTION_OK) {
+		PQclear(PQexec(conn, "SET TIME ZONE 'UTC'"));
+		adw_log_info("database connection re-established");
+		return 0;
+	}
+	return adw_err_set(err, ADW_ERR_UNAVAILABLE, "database unavailable");
+}
+
+char *adw_db_strdup(const PGresult *res, int row, int col)
+{
+	if (PQgetisnull(res, row, col))
+		return NULL;
+	return adw_xstrdup(PQgetvalue(res, row, col));
+}

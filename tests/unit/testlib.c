@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: MIT */
+#include "testlib.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "adw_err.h"
+#include "adw_mem.h"
+#include "adw_migrate.h"
+
+static char *replace_dbname(const char *base, const char *db)
+{
+	/* ADW_TEST_DATABASE_URL is a key=value conninfo; a later dbname wins. */
+	return adw_xasprintf("%s dbname=%s", base, db);
+}
+
+char *testlib_db_create(const char *name)
+{
+	const char *base = getenv("ADW_TEST_DATABASE_URL");
+	char *sql;
+	PGconn *c;
+	PGresult *r;
+
+	if (!base || !*base) {
+		fprintf(stderr, "ADW_TEST_DATABASE_URL unset: skipping\n");
+		exit(77);
+	}
+	c = PQconnectdb(base);
+	if (PQstatus(c) != CONNECTION_OK) {
+		fprintf(stderr, "cannot connect: %s", PQerrorMessage(c));
+		exit(1);
+	}
+	sql = adw_xasprintf("DROP DATABASE IF EXISTS adw_test_%s WITH (FORCE)", name);
+	PQclear(PQexec(c, sql));
+	free(sql);
+	sql = adw_xasprintf("CREATE DATABASE adw_test_%s TEMPLATE template0", name);
+	r = PQexec(c, sql);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+		fprintf(stderr, "create database: %s", PQresultErrorMessage(r));
+		exit(1);
+	}
+	PQclear(r);
+	free(sql);
+	PQfinish(c);
+	sql = adw_xasprintf("adw_test_%s", name);
+	{
+		char *ci = replace_dbname(base, sql);
+
+		free(sql);
+		return ci;
+	}
+}
+
+char *testlib_db_create_migrated(const char *name)
+{
+	char *ci = testlib_db_create(name);
+	PGconn *c = testlib_connect(ci);
+	char *dir = adw_xasprintf("%s/migrations", getenv("ADW_DATA_DIR"));
+	struct adw_err err = {0};
+
+	if (adw_migrate_run(c, dir, NULL, &err) < 0) {
+		fprintf(stderr, "migrate: %s\n", err.msg);
+		exit(1);
+	}
+	free(dir);
+	PQfinish(c);
+	return ci;
+}
+
+PGconn *testlib_connect(const char *conninfo)
+{
+	PGconn *c = PQconnectdb(conninfo);
+
+	ck_assert_msg(PQstatus(c) == CONNECTION_OK, "connect: %s", PQerrorMessage(c));
+	return c;
+}
+
+PGresult *testlib_query(PGconn *c, const char *sql)
+{
+	PGresult *r = PQexec(c, sql);
+
+	ck_assert_msg(PQresultStatus(r) == PGRES_TUPLES_OK ||
+			      PQresultStatus(r) == PGRES_COMMAND_OK,
+		      "%s: %s", sql, PQresultErrorMessage(r));
+	return r;
+}
+
+int testlib_run(Suite *s)
+{
+	SRunner *sr = srunner_create(s);
+	int failed;
+
+	srunner_run_all(sr, CK_ENV);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}
