@@ -15,6 +15,12 @@ char *adw_db_conninfo(const struct adw_config *cfg)
 	return adw_cluster_conninfo(cfg);
 }
 
+/* Server NOTICEs (e.g. "already exists, skipping") are debug output, not noise on stderr. */
+static void on_notice(void *arg, const char *message)
+{
+	adw_log_debug("postgres: %s", message);
+}
+
 PGconn *adw_db_connect(const char *conninfo, struct adw_err *err)
 {
 	PGconn *conn = PQconnectdb(conninfo);
@@ -31,6 +37,7 @@ PGconn *adw_db_connect(const char *conninfo, struct adw_err *err)
 		PQfinish(conn);
 		return NULL;
 	}
+	PQsetNoticeProcessor(conn, on_notice, NULL);
 	res = PQexec(conn, "SET TIME ZONE 'UTC'");
 	PQclear(res);
 	return conn;

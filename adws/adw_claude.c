@@ -1,0 +1,471 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The "claude" runtime's process side: fork+exec of the CLI with an argv,
+ * one poll() loop over its stdout and stderr, timeout and cancel through
+ * the child's process group, and the final verdict. The line parsing lives
+ * in adw_streamjson.c.
+ */
+#include "adw_claude.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "adw_buf.h"
+#include "adw_event.h"
+#include "adw_log.h"
+#include "adw_mem.h"
+#include "adw_proc.h"
+#include "adw_streamjson.h"
+
+#define TICK_MS 250            /* longest poll() wait: timeouts and cancel are checked this often */
+#define DRAIN_MS 2000          /* output still read after claude exits (a leftover may hold the pipes) */
+#define READ_CHUNK (256 << 10) /* bytes per read() */
+#define STDERR_KEEP 4096       /* stderr tail kept for messages */
+#define STDERR_SHOWN 600       /* at most this much of it in res->error */
+
+static volatile sig_atomic_t cancel_requested;
+
+struct claude_run {
+	const struct adw_step_ctx *ctx;
+	struct adw_step_result *res;
+	pid_t pid;            /* also the process group id */
+	int out_fd;           /* claude's stdout, -1 once closed */
+	int err_fd;           /* claude's stderr, -1 once closed */
+	bool reaped;
+	int status;           /* waitpid status once reaped */
+	bool timed_out;
+	bool cancelled;
+	long long deadline;   /* monotonic ms of the timeout; 0 = none */
+	long long kill_at;    /* monotonic ms of the SIGKILL; 0 = not due */
+	long long drain_until; /* monotonic ms when we stop reading after exit */
+	char *chunk;          /* READ_CHUNK bytes */
+	struct adw_buf err_tail;
+	struct adw_streamjson sj;
+};
+
+void adw_claude_cancel(void)
+{
+	cancel_requested = 1;
+}
+
+const char *adw_claude_allowed_tools(const char *step)
+{
+	if (step && !strcmp(step, "review"))
+		return "Read,Glob,Grep,Bash,Write";
+	if (step && !strcmp(step, "fix"))
+		return "Read,Glob,Grep,Bash,Write,Edit,Task,TodoWrite";
+	return "Read,Glob,Grep,Bash,Write,Edit,Task,TodoWrite,WebFetch,WebSearch";
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void emit_system(struct claude_run *cr, const char *type, const char *content)
+{
+	struct adw_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.category = ADW_CAT_SYSTEM;
+	ev.type = type;
+	ev.content = content;
+	if (cr->ctx->emit)
+		(void)cr->ctx->emit(cr->ctx->emit_ud, &ev);
+}
+
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+/*
+ * In the child, between fork and exec: only async-signal-safe calls. On
+ * failure writes {stage, errno} to report (0: chdir, 1: exec) and exits 127.
+ */
+__attribute__((noreturn)) static void child_exec(const char *path, const char *const *argv,
+						 const char *cwd, int out_w, int err_w, int report,
+						 pid_t parent)
+{
+	static const int reset[] = { SIGPIPE, SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGCHLD };
+	int msg[2] = { 0, 0 };
+	sigset_t none;
+	int in;
+
+	setpgid(0, 0);
+	/* Die with adw-run; if it is already gone, do not run at all. */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != parent)
+		_exit(127);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	for (size_t i = 0; i < sizeof(reset) / sizeof(reset[0]); i++)
+		signal(reset[i], SIG_DFL);
+	if (chdir(cwd) < 0)
+		goto fail;
+	msg[0] = 1;
+	in = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	/* Lift the sources above 2 first so no dup2 clobbers another. */
+	in = in < 0 ? -1 : fcntl(in, F_DUPFD_CLOEXEC, 3);
+	out_w = fcntl(out_w, F_DUPFD_CLOEXEC, 3);
+	err_w = fcntl(err_w, F_DUPFD_CLOEXEC, 3);
+	if (in < 0 || out_w < 0 || err_w < 0 || dup2(in, 0) < 0 || dup2(out_w, 1) < 0 ||
+	    dup2(err_w, 2) < 0)
+		goto fail;
+	/* A claude started from inside a Claude Code session refuses to run. */
+	unsetenv("CLAUDECODE");
+	execv(path, (char *const *)argv);
+fail:
+	msg[1] = errno;
+	if (write(report, msg, sizeof(msg)) < 0) {
+		/* nothing left to tell */
+	}
+	_exit(127);
+}
+
+/*
+ * Forks and execs; fills cr->pid and the read ends. Returns 0, or -1 with
+ * res->error set (and no child left behind).
+ */
+static int start(struct claude_run *cr, const char *path, const char *const *argv)
+{
+	int out[2] = { -1, -1 }, err[2] = { -1, -1 }, rep[2] = { -1, -1 };
+	int msg[2];
+	pid_t parent = getpid(), pid;
+	ssize_t n;
+	int rc = -1;
+
+	if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0 || pipe2(rep, O_CLOEXEC) < 0) {
+		cr->res->error = adw_xasprintf("cannot start claude: pipe: %s", strerror(errno));
+		goto out;
+	}
+	pid = fork();
+	if (pid < 0) {
+		cr->res->error = adw_xasprintf("cannot start claude: fork: %s", strerror(errno));
+		goto out;
+	}
+	if (pid == 0)
+		child_exec(path, argv, cr->ctx->working_dir, out[1], err[1], rep[1], parent);
+	/* Both sides set the group, so a kill right after fork already reaches it. */
+	setpgid(pid, pid);
+	close_fd(&out[1]);
+	close_fd(&err[1]);
+	close_fd(&rep[1]);
+	do {
+		n = read(rep[0], msg, sizeof(msg));
+	} while (n < 0 && errno == EINTR);
+	if (n == (ssize_t)sizeof(msg)) {
+		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {
+		}
+		if (msg[0] == 0)
+			cr->res->error = adw_xasprintf("cannot start claude: working dir '%s': %s",
+						       cr->ctx->working_dir, strerror(msg[1]));
+		else
+			cr->res->error = adw_xasprintf("cannot start claude '%s': %s", path,
+						       strerror(msg[1]));
+		goto out;
+	}
+	cr->pid = pid;
+	cr->out_fd = out[0];
+	cr->err_fd = err[0];
+	out[0] = err[0] = -1;
+	fcntl(cr->out_fd, F_SETFL, O_NONBLOCK);
+	fcntl(cr->err_fd, F_SETFL, O_NONBLOCK);
+	rc = 0;
+out:
+	close_fd(&out[0]);
+	close_fd(&out[1]);
+	close_fd(&err[0]);
+	close_fd(&err[1]);
+	close_fd(&rep[0]);
+	close_fd(&rep[1]);
+	return rc;
+}
+
+/* SIGTERM to the whole group now, SIGKILL after the grace period. */
+static void stop_group(struct claude_run *cr, const char *why)
+{
+	char *msg = adw_xasprintf("%s: stopping claude (process group %d)", why, (int)cr->pid);
+
+	adw_log_warn("claude: step %s: %s", cr->ctx->step, msg);
+	emit_system(cr, "SystemWarning", msg);
+	free(msg);
+	kill(-cr->pid, SIGTERM);
+	cr->kill_at = now_ms() + ADW_CLAUDE_KILL_GRACE_S * 1000LL;
+}
+
+static void read_stdout(struct claude_run *cr)
+{
+	ssize_t n = read(cr->out_fd, cr->chunk, READ_CHUNK);
+
+	if (n > 0)
+		adw_streamjson_feed(&cr->sj, cr->chunk, (size_t)n);
+	else if (n == 0 || (errno != EAGAIN && errno != EINTR))
+		close_fd(&cr->out_fd);
+}
+
+static void read_stderr(struct claude_run *cr)
+{
+	ssize_t n = read(cr->err_fd, cr->chunk, READ_CHUNK);
+	size_t off = 0;
+
+	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+		close_fd(&cr->err_fd);
+		return;
+	}
+	if (n < 0)
+		return;
+	/* Pass it through to our stderr (the ADW's log file). */
+	while (off < (size_t)n) {
+		ssize_t w = write(STDERR_FILENO, cr->chunk + off, (size_t)n - off);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			break;
+		off += (size_t)w;
+	}
+	if (adw_buf_add(&cr->err_tail, cr->chunk, (size_t)n) == 0 &&
+	    cr->err_tail.len > 2 * STDERR_KEEP)
+		adw_buf_consume(&cr->err_tail, cr->err_tail.len - STDERR_KEEP);
+}
+
+static void check_child(struct claude_run *cr)
+{
+	pid_t r;
+
+	if (cr->reaped)
+		return;
+	do {
+		r = waitpid(cr->pid, &cr->status, WNOHANG);
+	} while (r < 0 && errno == EINTR);
+	if (r == cr->pid || (r < 0 && errno == ECHILD)) {
+		cr->reaped = true;
+		cr->drain_until = now_ms() + DRAIN_MS;
+	}
+}
+
+/* Reads until claude has exited and its pipes are closed, enforcing limits. */
+static void supervise(struct claude_run *cr)
+{
+	for (;;) {
+		struct pollfd p[2];
+		nfds_t np = 0;
+		long long now;
+		int wait_ms = TICK_MS;
+
+		check_child(cr);
+		now = now_ms();
+		if (cr->reaped && cr->out_fd < 0 && cr->err_fd < 0)
+			break;
+		if (cr->reaped && now >= cr->drain_until) {
+			/* Something it started still holds the pipes: end it. */
+			adw_log_warn("claude: step %s: output still open after exit; killing group %d",
+				     cr->ctx->step, (int)cr->pid);
+			kill(-cr->pid, SIGKILL);
+			break;
+		}
+		if (!cr->reaped && !cr->cancelled && !cr->timed_out) {
+			if (cancel_requested) {
+				cr->cancelled = true;
+				stop_group(cr, "step cancelled");
+			} else if (cr->deadline && now >= cr->deadline) {
+				char why[64];
+
+				cr->timed_out = true;
+				snprintf(why, sizeof(why), "step timed out after %d s",
+					 cr->ctx->timeout_s);
+				stop_group(cr, why);
+			}
+		}
+		if (!cr->reaped && cr->kill_at && now >= cr->kill_at) {
+			kill(-cr->pid, SIGKILL);
+			cr->kill_at = 0;
+		}
+		if (cr->out_fd >= 0)
+			p[np++] = (struct pollfd){ .fd = cr->out_fd, .events = POLLIN };
+		if (cr->err_fd >= 0)
+			p[np++] = (struct pollfd){ .fd = cr->err_fd, .events = POLLIN };
+		if (!np)
+			wait_ms = 20; /* pipes closed: only waiting for the exit */
+		if (poll(p, np, wait_ms) < 0 && errno != EINTR) {
+			adw_log_error("claude: poll: %s", strerror(errno));
+			break;
+		}
+		for (nfds_t i = 0; i < np; i++) {
+			if (!(p[i].revents & (POLLIN | POLLHUP | POLLERR | POLLNVAL)))
+				continue;
+			if (p[i].fd == cr->out_fd)
+				read_stdout(cr);
+			else if (p[i].fd == cr->err_fd)
+				read_stderr(cr);
+		}
+	}
+	if (!cr->reaped) {
+		while (waitpid(cr->pid, &cr->status, 0) < 0 && errno == EINTR) {
+		}
+		cr->reaped = true;
+	}
+	adw_streamjson_finish(&cr->sj);
+}
+
+/*
+ * The last few stderr lines, newlines folded, at most STDERR_SHOWN bytes
+ * from the end. Returns a new string ("" when there was no stderr).
+ */
+static char *stderr_tail(const struct adw_buf *b)
+{
+	const char *s = adw_buf_str(b);
+	size_t end = b->len, start;
+	int lines = 0;
+	char *raw, *out;
+
+	while (end && (s[end - 1] == '\n' || s[end - 1] == '\r' || s[end - 1] == ' '))
+		end--;
+	start = end;
+	while (start && lines < 3) {
+		if (s[start - 1] == '\n' && ++lines == 3)
+			break;
+		start--;
+	}
+	if (end - start > STDERR_SHOWN) {
+		start = end - STDERR_SHOWN;
+		while (start < end && ((unsigned char)s[start] & 0xC0) == 0x80)
+			start++;
+	}
+	while (start < end && (s[start] == '\n' || s[start] == '\r'))
+		start++;
+	raw = adw_xstrndup(s + start, end - start);
+	out = adw_event_clip(raw, STDERR_SHOWN, 1);
+	free(raw);
+	return out;
+}
+
+static void verdict(struct claude_run *cr)
+{
+	struct adw_step_result *res = cr->res;
+	char desc[128];
+
+	adw_proc_describe(cr->status, desc, sizeof(desc));
+	if (cr->sj.got_result) {
+		/* The result decides, even when the CLI hung or failed after it. */
+		if (res->ok && !(WIFEXITED(cr->status) && WEXITSTATUS(cr->status) == 0))
+			adw_log_warn("claude: step %s: successful result, but claude %s",
+				     cr->ctx->step, desc);
+		return;
+	}
+	res->ok = false;
+	free(res->error);
+	if (cr->cancelled) {
+		res->error = adw_xstrdup("step cancelled");
+	} else if (cr->timed_out) {
+		res->error = adw_xasprintf("step timed out after %d s", cr->ctx->timeout_s);
+	} else {
+		char *tail = stderr_tail(&cr->err_tail);
+
+		res->error = adw_xasprintf("claude %s without a result%s%s", desc,
+					   *tail ? ": " : "", tail);
+		free(tail);
+	}
+}
+
+int adw_claude_run_step(const struct adw_step_ctx *ctx, struct adw_step_result *res)
+{
+	const struct adw_config *cfg = ctx->cfg;
+	const char *bin = cfg && cfg->claude_bin && *cfg->claude_bin ? cfg->claude_bin : "claude";
+	const char *argv[20];
+	struct claude_run cr;
+	char *path = NULL, *prompt = NULL;
+	int argc = 0;
+	int rc = -1;
+
+	memset(res, 0, sizeof(*res));
+	memset(&cr, 0, sizeof(cr));
+	cr.ctx = ctx;
+	cr.res = res;
+	cr.out_fd = cr.err_fd = -1;
+	adw_buf_init(&cr.err_tail, 0);
+	adw_streamjson_init(&cr.sj, ctx->emit, ctx->emit_ud, res);
+	res->session_id = adw_xstrdup(ctx->session_id);
+
+	if (!ctx->prompt || !ctx->session_id || !ctx->working_dir) {
+		res->error = adw_xstrdup("cannot start claude: prompt, session id and working dir "
+					 "are required");
+		goto out;
+	}
+	if (cancel_requested) {
+		res->error = adw_xstrdup("step cancelled");
+		rc = 0;
+		goto out;
+	}
+	path = adw_config_which(bin);
+	if (!path) {
+		res->error = strchr(bin, '/')
+			? adw_xasprintf("cannot start claude: '%s' is not an executable", bin)
+			: adw_xasprintf("cannot start claude: '%s' not found on PATH", bin);
+		goto out;
+	}
+	argv[argc++] = path;
+	argv[argc++] = "-p";
+	/* The CLI's option parser would take a prompt starting with '-' for a flag. */
+	prompt = ctx->prompt[0] == '-' ? adw_xasprintf(" %s", ctx->prompt) : NULL;
+	argv[argc++] = prompt ? prompt : ctx->prompt;
+	argv[argc++] = "--output-format";
+	argv[argc++] = "stream-json";
+	argv[argc++] = "--verbose";
+	argv[argc++] = "--session-id";
+	argv[argc++] = ctx->session_id;
+	argv[argc++] = "--permission-mode";
+	argv[argc++] = "acceptEdits";
+	argv[argc++] = "--allowedTools";
+	argv[argc++] = adw_claude_allowed_tools(ctx->step);
+	if (ctx->model && *ctx->model) {
+		argv[argc++] = "--model";
+		argv[argc++] = ctx->model;
+	}
+	argv[argc] = NULL;
+
+	adw_log_info("claude: step %s: starting %s (session %s, model %s) in %s",
+		     ctx->step ? ctx->step : "?", path, ctx->session_id,
+		     ctx->model ? ctx->model : "default", ctx->working_dir);
+	if (start(&cr, path, argv) < 0) {
+		adw_log_error("claude: step %s: %s", ctx->step ? ctx->step : "?", res->error);
+		goto out;
+	}
+	cr.chunk = adw_xmalloc(READ_CHUNK);
+	if (ctx->timeout_s > 0)
+		cr.deadline = now_ms() + ctx->timeout_s * 1000LL;
+	supervise(&cr);
+	verdict(&cr);
+	if (res->ok)
+		adw_log_info("claude: step %s: succeeded (%d turns, %lld/%lld tokens, $%.4f)",
+			     ctx->step ? ctx->step : "?", res->num_turns, res->input_tokens,
+			     res->output_tokens, res->cost_usd);
+	else
+		adw_log_warn("claude: step %s: failed: %s", ctx->step ? ctx->step : "?",
+			     res->error ? res->error : "?");
+	rc = 0;
+out:
+	close_fd(&cr.out_fd);
+	close_fd(&cr.err_fd);
+	free(cr.chunk);
+	adw_buf_release(&cr.err_tail);
+	adw_streamjson_release(&cr.sj);
+	free(prompt);
+	free(path);
+	return rc;
+}

@@ -1,0 +1,235 @@
+/* SPDX-License-Identifier: MIT */
+/* The model-free runtime: deterministic step contracts. */
+#include "adw_dryrun.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "adw_buf.h"
+#include "adw_log.h"
+
+/* Value of "[dry-run:key=value]" in prompt, or NULL. Caller frees. */
+static char *marker(const char *prompt, const char *key)
+{
+	char *pat = adw_xasprintf("[dry-run:%s=", key);
+	const char *p = strstr(prompt, pat);
+	const char *end;
+	char *v = NULL;
+
+	if (p) {
+		p += strlen(pat);
+		end = strchr(p, ']');
+		if (end)
+			v = adw_xstrndup(p, (size_t)(end - p));
+	}
+	free(pat);
+	return v;
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+static int mkdirs_for(const char *path)
+{
+	char *dir = adw_xstrdup(path);
+	int rc = 0;
+
+	for (char *p = dir + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+			rc = -1;
+		*p = '/';
+	}
+	free(dir);
+	return rc;
+}
+
+static cJSON *dry_payload(const struct adw_step_ctx *ctx)
+{
+	cJSON *p = cJSON_CreateObject();
+
+	cJSON_AddBoolToObject(p, "dry_run", 1);
+	cJSON_AddStringToObject(p, "step", ctx->step);
+	return p;
+}
+
+static void emit(const struct adw_step_ctx *ctx, enum adw_event_category cat, const char *type,
+		 const char *content, cJSON *payload)
+{
+	struct adw_event ev = {.category = cat, .type = type, .content = content,
+			       .payload = payload};
+
+	if (ctx->emit(ctx->emit_ud, &ev) < 0)
+		adw_log_warn("dry run: event %s not stored", type);
+	cJSON_Delete(payload);
+}
+
+static char *first_line(const char *s, size_t max)
+{
+	size_t n = strcspn(s, "\n");
+
+	if (n > max)
+		n = max;
+	return adw_xstrndup(s, n);
+}
+
+static char *plan_text(const struct adw_step_ctx *ctx)
+{
+	char *title = first_line(ctx->user_prompt, 80);
+	char *s = adw_xasprintf(
+		"# Plan: %s\n\n"
+		"> Written by the adw dry-run runtime: no model ran. This is a skeleton built\n"
+		"> from the task text so that the workflow can run end to end.\n\n"
+		"## Task Description\n%s\n\n"
+		"## Objective\nComplete the task above in `%s`.\n\n"
+		"## Relevant Files\nTo be found by a real agent.\n\n### New Files\nNone known.\n\n"
+		"## Step by Step Tasks\n\n### 1. Understand the task\nRead the task description.\n\n"
+		"### 2. Implement\nMake the change.\n\n### 3. Validate\nRun the validation commands.\n\n"
+		"## Acceptance Criteria\n- The task description is satisfied.\n\n"
+		"## Validation Commands\n- (none: dry run)\n\n"
+		"## Notes\nADW %s (%s).\n",
+		title, ctx->user_prompt, ctx->working_dir, ctx->adw_name, ctx->adw_id);
+
+	free(title);
+	return s;
+}
+
+static char *review_text(const struct adw_step_ctx *ctx, bool fail)
+{
+	return adw_xasprintf(
+		"# Review: %s\n\n"
+		"- Generated: by the adw dry-run runtime (no model ran)\n"
+		"- Reviewed Work: ADW %s (%s)\n"
+		"- Plan Reference: %s\n\n"
+		"## Executive Summary\nA dry run does not inspect code; this report exists so that the\n"
+		"workflow's review contract can be exercised.%s\n\n"
+		"## Final Verdict\n%s\n\nVERDICT: %s\n",
+		ctx->adw_name, ctx->adw_name, ctx->adw_id, ctx->plan_path ? ctx->plan_path : "(none)",
+		fail ? " The prompt asked for a failing review ([dry-run:review=fail])." : "",
+		fail ? "FAIL: one simulated BLOCKER." : "PASS: nothing to review in a dry run.",
+		fail ? "FAIL" : "PASS");
+}
+
+static char *fix_text(const struct adw_step_ctx *ctx)
+{
+	return adw_xasprintf(
+		"# Fix report: %s\n\n"
+		"Status: ALL FIXED (dry run: no model ran, no code changed)\n\n"
+		"- Review report: %s\n- Plan: %s\n",
+		ctx->adw_name, ctx->review_path ? ctx->review_path : "(none)",
+		ctx->plan_path ? ctx->plan_path : "(none)");
+}
+
+static int write_artifact(const struct adw_step_ctx *ctx, const char *text,
+			  struct adw_step_result *res)
+{
+	FILE *f;
+	cJSON *input, *p;
+
+	p = dry_payload(ctx);
+	cJSON_AddStringToObject(p, "tool_name", "Write");
+	input = cJSON_AddObjectToObject(p, "tool_input");
+	cJSON_AddStringToObject(input, "file_path", ctx->artifact);
+	cJSON_AddNumberToObject(input, "bytes", (double)strlen(text));
+	emit(ctx, ADW_CAT_RESPONSE, "ToolUseBlock", "[Tool] Write", cJSON_Duplicate(p, 1));
+	emit(ctx, ADW_CAT_HOOK, "PreToolUse", "Using tool: Write", cJSON_Duplicate(p, 1));
+	if (mkdirs_for(ctx->artifact) < 0 || !(f = fopen(ctx->artifact, "w"))) {
+		res->error = adw_xasprintf("cannot write '%s': %s", ctx->artifact, strerror(errno));
+		cJSON_AddBoolToObject(p, "is_error", 1);
+		emit(ctx, ADW_CAT_HOOK, "PostToolUse", "PostToolUse: Write", p);
+		return -1;
+	}
+	fputs(text, f);
+	if (fclose(f) != 0) {
+		res->error = adw_xasprintf("cannot write '%s'", ctx->artifact);
+		cJSON_Delete(p);
+		return -1;
+	}
+	cJSON_AddBoolToObject(p, "is_error", 0);
+	emit(ctx, ADW_CAT_HOOK, "PostToolUse", "PostToolUse: Write", p);
+	return 0;
+}
+
+int adw_dryrun_run_step(const struct adw_step_ctx *ctx, struct adw_step_result *res)
+{
+	char *delay = marker(ctx->user_prompt, "delay");
+	char *review = marker(ctx->user_prompt, "review");
+	char *failstep = marker(ctx->user_prompt, "fail");
+	char *text = NULL, *msg = NULL;
+	cJSON *p;
+	long ms = delay ? strtol(delay, NULL, 10) : 0;
+
+	memset(res, 0, sizeof(*res));
+	res->session_id = adw_xstrdup(ctx->session_id);
+	msg = adw_xasprintf("dry run: no model ran; performing the %s step's contract", ctx->step);
+	emit(ctx, ADW_CAT_SYSTEM, "SystemInfo", msg, dry_payload(ctx));
+	free(msg);
+	msg = NULL;
+	if (ms > 0 && ms <= 600000)
+		sleep_ms(ms);
+
+	if (failstep && strcmp(failstep, ctx->step) == 0) {
+		res->error = adw_xasprintf("dry run: step '%s' failed as the prompt asked", ctx->step);
+	} else if (strcmp(ctx->step, "plan") == 0 && ctx->artifact) {
+		text = plan_text(ctx);
+		if (write_artifact(ctx, text, res) == 0)
+			msg = adw_xasprintf("Dry run: wrote a plan skeleton to %s.", ctx->artifact);
+	} else if (strcmp(ctx->step, "review") == 0 && ctx->artifact) {
+		bool fail = review && strcmp(review, "fail") == 0;
+
+		text = review_text(ctx, fail);
+		if (write_artifact(ctx, text, res) == 0)
+			msg = adw_xasprintf("Dry run: wrote the review report to %s with VERDICT: %s.",
+					    ctx->artifact, fail ? "FAIL" : "PASS");
+	} else if (strcmp(ctx->step, "fix") == 0 && ctx->artifact) {
+		text = fix_text(ctx);
+		if (write_artifact(ctx, text, res) == 0)
+			msg = adw_xasprintf("Dry run: wrote the fix report to %s; no code changed.",
+					    ctx->artifact);
+	} else {
+		msg = adw_xasprintf("Dry run: the %s step was asked to work on plan %s; no model ran "
+				    "and no files were changed.",
+				    ctx->step, ctx->plan_path ? ctx->plan_path : "(none)");
+	}
+	if (msg) {
+		p = dry_payload(ctx);
+		cJSON_AddStringToObject(p, "text", msg);
+		emit(ctx, ADW_CAT_RESPONSE, "TextBlock", msg, p);
+		res->ok = true;
+		res->result_text = msg;
+		msg = NULL;
+	}
+	res->subtype = adw_xstrdup(res->ok ? "success" : "error_during_execution");
+	p = dry_payload(ctx);
+	cJSON_AddStringToObject(p, "subtype", res->subtype);
+	cJSON_AddBoolToObject(p, "is_error", !res->ok);
+	cJSON_AddNumberToObject(p, "total_cost_usd", 0);
+	{
+		cJSON *usage = cJSON_AddObjectToObject(p, "usage");
+
+		cJSON_AddNumberToObject(usage, "input_tokens", 0);
+		cJSON_AddNumberToObject(usage, "output_tokens", 0);
+	}
+	if (res->error)
+		cJSON_AddStringToObject(p, "error", res->error);
+	emit(ctx, ADW_CAT_RESPONSE, "Result", res->ok ? "dry run step done" : res->error, p);
+	free(text);
+	free(msg);
+	free(delay);
+	free(review);
+	free(failstep);
+	return 0;
+}

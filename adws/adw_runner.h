@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The runner: runs one ADW from its first unfinished step to a terminal
+ * status, inside the adw-run process. For each step it creates the step's
+ * agent row, writes StepStart, renders the prompt (prompts/<step>.md),
+ * chooses the artifact path, calls the ADW's runtime, checks the artifact
+ * and verdict, writes StepEnd, and keeps the ADW's status, steps, timing,
+ * tokens and cost current. Single-threaded.
+ */
+#ifndef ADW_RUNNER_H
+#define ADW_RUNNER_H
+
+#include "adw_config.h"
+
+/** Exit codes of adw-run (also returned by adw_runner_run). */
+enum adw_runner_exit {
+	ADW_RUNNER_COMPLETED = 0, /* the ADW ended completed (or was already finished) */
+	ADW_RUNNER_FAILED = 1,    /* the ADW ended failed */
+	ADW_RUNNER_USAGE = 2,     /* bad arguments, configuration or unknown ADW */
+};
+
+/**
+ * Runs ADW id to its end using the database at conninfo. Errors are
+ * written to the ADW (status failed, error and error_step), its events and
+ * stderr. Returns an adw_runner_exit code.
+ */
+int adw_runner_run(const struct adw_config *cfg, const char *conninfo, const char *id);
+
+#endif

@@ -1,0 +1,207 @@
+/* SPDX-License-Identifier: MIT */
+/* Event categories, fallback summaries and inserts into the events table. */
+#include "adw_event.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "adw_buf.h"
+#include "adw_db.h"
+
+#define SUMMARY_MAX 200
+
+const char *adw_event_category_name(enum adw_event_category cat)
+{
+	switch (cat) {
+	case ADW_CAT_ADW_STEP: return "adw_step";
+	case ADW_CAT_RESPONSE: return "response";
+	case ADW_CAT_HOOK: return "hook";
+	case ADW_CAT_SYSTEM: return "system";
+	case ADW_CAT_CHAT: return "chat";
+	case ADW_CAT_CONTROL: return "control";
+	case ADW_CAT_FILE_TRACKING: return "file_tracking";
+	}
+	return "system";
+}
+
+char *adw_event_clip(const char *s, size_t max, int fold)
+{
+	size_t n = s ? strlen(s) : 0;
+	bool cut = n > max;
+	char *out;
+
+	if (!s)
+		return adw_xstrdup("");
+	if (cut) {
+		n = max;
+		/* Back up to the start of a UTF-8 character. */
+		while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+			n--;
+	}
+	out = adw_xmalloc(n + 4);
+	memcpy(out, s, n);
+	if (cut)
+		memcpy(out + n, "...", 4);
+	else
+		out[n] = '\0';
+	if (fold) {
+		for (char *p = out; *p; p++) {
+			if (*p == '\n' || *p == '\r' || *p == '\t')
+				*p = ' ';
+		}
+	}
+	return out;
+}
+
+static const char *payload_str(const cJSON *payload, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(payload, key);
+
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static const char *basename_of(const char *path)
+{
+	const char *slash = path ? strrchr(path, '/') : NULL;
+
+	return slash ? slash + 1 : path;
+}
+
+/* "Read: main.c", "Bash: make test", ... as the original's short tool forms. */
+static char *tool_summary(const cJSON *payload)
+{
+	const char *tool = payload_str(payload, "tool_name");
+	const cJSON *input = cJSON_GetObjectItemCaseSensitive(payload, "tool_input");
+	const char *arg = NULL;
+	char *clip, *out;
+
+	if (!tool)
+		return NULL;
+	if (!strcmp(tool, "Read") || !strcmp(tool, "Write") || !strcmp(tool, "Edit") ||
+	    !strcmp(tool, "MultiEdit") || !strcmp(tool, "NotebookEdit"))
+		arg = basename_of(payload_str(input, "file_path"));
+	else if (!strcmp(tool, "Bash"))
+		arg = payload_str(input, "command");
+	else if (!strcmp(tool, "Glob") || !strcmp(tool, "Grep"))
+		arg = payload_str(input, "pattern");
+	else if (!strcmp(tool, "Task"))
+		arg = payload_str(input, "description");
+	else if (!strcmp(tool, "WebFetch"))
+		arg = payload_str(input, "url");
+	else if (!strcmp(tool, "WebSearch"))
+		arg = payload_str(input, "query");
+	if (!arg)
+		return adw_xasprintf("Tool: %s", tool);
+	clip = adw_event_clip(arg, 60, 1);
+	out = adw_xasprintf("%s: %s", tool, clip);
+	free(clip);
+	return out;
+}
+
+char *adw_event_summarize(const struct adw_event *ev)
+{
+	const char *type = ev->type ? ev->type : "Event";
+	const char *content = ev->content ? ev->content : "";
+	char *s = NULL, *clip, *out;
+
+	if (!strcmp(type, "PreToolUse") || !strcmp(type, "ToolUseBlock")) {
+		s = tool_summary(ev->payload);
+	} else if (!strcmp(type, "PostToolUse") || !strcmp(type, "ToolResultBlock")) {
+		char *t = tool_summary(ev->payload);
+		const cJSON *err = cJSON_GetObjectItemCaseSensitive(ev->payload, "is_error");
+
+		if (t) {
+			s = adw_xasprintf("%s %s", t, cJSON_IsTrue(err) ? "✗" : "✓");
+			free(t);
+		}
+	} else if (!strcmp(type, "TextBlock")) {
+		clip = adw_event_clip(content, 150, 1);
+		s = adw_xasprintf("Response: %s", clip);
+		free(clip);
+	} else if (!strcmp(type, "ThinkingBlock")) {
+		clip = adw_event_clip(content, 100, 1);
+		s = adw_xasprintf("Thinking: %s", clip);
+		free(clip);
+	} else if (!strcmp(type, "Result")) {
+		const cJSON *err = cJSON_GetObjectItemCaseSensitive(ev->payload, "is_error");
+
+		s = adw_xasprintf("Step completed: %s", cJSON_IsTrue(err) ? "error" : "success");
+	} else if (*content) {
+		s = adw_event_clip(content, SUMMARY_MAX, 1);
+	}
+	if (!s)
+		s = adw_xstrdup(type);
+	out = adw_event_clip(s, SUMMARY_MAX, 1);
+	free(s);
+	return out;
+}
+
+/*
+ * PostgreSQL rejects invalid UTF-8 and NUL; an agent's output may hold
+ * either. Replace each bad byte with '?' in place (never drop the event).
+ */
+void adw_event_fix_utf8(char *s)
+{
+	unsigned char *p = (unsigned char *)s;
+
+	while (p && *p) {
+		size_t n = 0;
+
+		if (*p < 0x80)
+			n = 1;
+		else if ((*p & 0xE0) == 0xC0 && *p >= 0xC2)
+			n = 2;
+		else if ((*p & 0xF0) == 0xE0)
+			n = 3;
+		else if ((*p & 0xF8) == 0xF0 && *p <= 0xF4)
+			n = 4;
+		for (size_t i = 1; i < n; i++) {
+			if ((p[i] & 0xC0) != 0x80) {
+				n = 0;
+				break;
+			}
+		}
+		if (n == 0) {
+			*p++ = '?';
+			continue;
+		}
+		p += n;
+	}
+}
+
+int adw_event_insert(PGconn *conn, const struct adw_event *ev, long long *id,
+		     struct adw_err *err)
+{
+	char *summary = ev->summary ? adw_event_clip(ev->summary, SUMMARY_MAX, 1)
+				    : adw_event_summarize(ev);
+	char *payload = ev->payload ? cJSON_PrintUnformatted(ev->payload) : NULL;
+	char *content = adw_xstrdup(ev->content ? ev->content : "");
+	const char *params[8] = {
+		ev->adw_id, ev->agent_id, ev->step, adw_event_category_name(ev->category),
+		ev->type, content, summary, payload ? payload : "{}",
+	};
+
+	adw_event_fix_utf8(content);
+	adw_event_fix_utf8(summary);
+	adw_event_fix_utf8(payload);
+	PGresult *res;
+	int rc = -1;
+
+	res = adw_db_query(conn,
+			   "INSERT INTO events (adw_id, agent_id, step, category, type, content, "
+			   "summary, payload) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+			   8, params, err);
+	if (!res)
+		goto out;
+	if (id)
+		*id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
+	rc = 0;
+out:
+	free(content);
+	free(payload);
+	free(summary);
+	return rc;
+}

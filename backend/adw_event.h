@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Events: one row of the events table and one JSON object on the API
+ * (INTERFACE.md "Events"). This module names categories, writes the
+ * one-line fallback summary every event gets at insert time (original.md
+ * §2c "AI summaries"), and inserts rows. Any thread, one PGconn per thread.
+ */
+#ifndef ADW_EVENT_H
+#define ADW_EVENT_H
+
+#include <cjson/cJSON.h>
+#include <libpq-fe.h>
+
+#include "adw_err.h"
+
+enum adw_event_category {
+	ADW_CAT_ADW_STEP,      /* "adw_step": StepStart, StepEnd */
+	ADW_CAT_RESPONSE,      /* "response": TextBlock, ThinkingBlock, ToolUseBlock, ToolResultBlock, Result */
+	ADW_CAT_HOOK,          /* "hook": PreToolUse, PostToolUse, Stop */
+	ADW_CAT_SYSTEM,        /* "system": SystemInfo, SystemWarning, SystemError, AdwCreated, ... */
+	ADW_CAT_CHAT,          /* "chat": ChatMessage */
+	ADW_CAT_CONTROL,       /* "control": steering of a running ADW */
+	ADW_CAT_FILE_TRACKING, /* "file_tracking": FileTrackingBlock */
+};
+
+struct adw_event {
+	const char *adw_id;   /* uuid text or NULL */
+	const char *agent_id; /* uuid text or NULL */
+	const char *step;     /* "plan", "build", ... or NULL (the "Workflow" lane) */
+	enum adw_event_category category;
+	const char *type;     /* "TextBlock", "StepStart", ...; never NULL */
+	const char *content;  /* full text; NULL = "" */
+	const char *summary;  /* one line; NULL = adw_event_summarize() */
+	const cJSON *payload; /* object or NULL ({}); borrowed, not modified */
+};
+
+/** Wire name of a category ("adw_step", ...); static string. */
+const char *adw_event_category_name(enum adw_event_category cat);
+/**
+ * The fallback one-line summary of ev, from its type, content and payload:
+ * "Read: main.c", "Bash: make test", "Response: <first 150 chars>...",
+ * "Thinking: ...", "Using tool: X", "Step completed: success", "<type>".
+ * At most 200 bytes, cut on a UTF-8 boundary, newlines folded to spaces.
+ * Returns a new string; caller frees.
+ */
+char *adw_event_summarize(const struct adw_event *ev);
+/**
+ * Inserts ev (summary computed when NULL). *id (may be NULL) gets the new
+ * event id. Returns 0, or -1 with err (see adw_db_query).
+ */
+int adw_event_insert(PGconn *conn, const struct adw_event *ev, long long *id,
+		     struct adw_err *err) ADW_MUST_CHECK;
+/**
+ * Copies at most max bytes of s into a new string, cut on a UTF-8
+ * character boundary, with "..." appended when cut; newlines become
+ * spaces when fold is true. Caller frees.
+ */
+char *adw_event_clip(const char *s, size_t max, int fold);
+
+/** Replaces invalid UTF-8 bytes of s with '?' in place. NULL-safe. */
+void adw_event_fix_utf8(char *s);
+
+#endif

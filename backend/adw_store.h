@@ -1,0 +1,114 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The ADW store: every query about ADWs, their steps, agents, events and
+ * the orchestrator chat that more than one program needs (adw-server, adw,
+ * adw-run). JSON answers are built by the SQL functions of the schema
+ * (adw_json, event_json, agent_json, chat_json), so every program returns
+ * the same shapes. One PGconn per thread; functions keep no state.
+ */
+#ifndef ADW_STORE_H
+#define ADW_STORE_H
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "adw_config.h"
+#include "adw_err.h"
+
+#define ADW_STORE_LIST_MAX 1000   /* largest ?limit= for lists */
+#define ADW_STORE_EVENTS_MAX 5000 /* largest ?limit= for events */
+#define ADW_STORE_PROMPT_MAX (256 * 1024) /* bytes of an ADW prompt */
+
+/** A request to create an ADW; NULL fields take their defaults. */
+struct adw_new {
+	const char *workflow;    /* required: a workflow name ('-' reads as '_') */
+	const char *prompt;      /* required, non-blank, <= ADW_STORE_PROMPT_MAX bytes */
+	const char *name;        /* default: a kebab slug of the prompt's first words */
+	const char *working_dir; /* default cfg->workdir; must be an existing, writable dir */
+	const char *runtime;     /* default cfg->runtime: "claude" or "dry-run" */
+	const char *model;       /* default cfg->model (may stay NULL) */
+	const char *source;      /* who asked: "api", "chat", "cli" (recorded in metadata) */
+	const char *status;      /* initial status: NULL = "pending" (a supervisor claims it) */
+};
+
+/**
+ * Validates and inserts an ADW with its step rows and an AdwCreated event,
+ * in one transaction (nothing is written when anything fails). *json gets
+ * the ADW object and *id its uuid (either may be NULL; caller frees).
+ * Errors: INVALID (unknown workflow listing the known ones, empty prompt,
+ * bad working dir, unknown runtime, bad name), UNAVAILABLE.
+ */
+int adw_store_adw_create(PGconn *conn, const struct adw_config *cfg, const struct adw_new *in,
+			 char **json, char **id, struct adw_err *err) ADW_MUST_CHECK;
+/**
+ * Finds an ADW by uuid or, failing that, by name (the newest of that
+ * name). *json gets {"adw":{...}} when wrap, else the bare object; *id (may
+ * be NULL) its uuid. Errors: NOT_FOUND "adw 'x' not found", UNAVAILABLE.
+ */
+int adw_store_adw_get(PGconn *conn, const char *id_or_name, bool wrap, char **json, char **id,
+		      struct adw_err *err) ADW_MUST_CHECK;
+/**
+ * {"adws":[...]} newest first, optionally only one status, at most limit
+ * (1..ADW_STORE_LIST_MAX). Errors: INVALID (bad status), UNAVAILABLE.
+ */
+int adw_store_adw_list(PGconn *conn, const char *status, int limit, char **json,
+		       struct adw_err *err) ADW_MUST_CHECK;
+/**
+ * {"events":[...],"next_after":N}: events with id > after in id order, at
+ * most limit (1..ADW_STORE_EVENTS_MAX), optionally of one ADW and/or agent
+ * (uuids). Errors: INVALID (bad uuid), UNAVAILABLE.
+ */
+int adw_store_events(PGconn *conn, long long after, int limit, const char *adw_id,
+		     const char *agent_id, char **json, struct adw_err *err) ADW_MUST_CHECK;
+/** {"agents":[...]} live (not archived) agents, newest first, at most 500. */
+int adw_store_agents(PGconn *conn, char **json, struct adw_err *err) ADW_MUST_CHECK;
+/** {"workflows":[{name, description, steps}]} from the definitions. Caller frees. */
+int adw_store_workflows(const struct adw_config *cfg, char **json, struct adw_err *err)
+	ADW_MUST_CHECK;
+/**
+ * Stores one chat message (sender/receiver "user" or "orchestrator") with
+ * an optional ADW link and metadata (JSON object text or NULL), plus a
+ * ChatMessage event. *json gets the message object. Errors: UNAVAILABLE.
+ */
+int adw_store_chat_add(PGconn *conn, const char *sender, const char *receiver,
+		       const char *message, const char *adw_id, const char *metadata, char **json,
+		       struct adw_err *err) ADW_MUST_CHECK;
+/**
+ * {"messages":[...]} oldest first: the newest limit (1..1000) messages,
+ * optionally only those older than the message whose id is before.
+ */
+int adw_store_chat_list(PGconn *conn, int limit, const char *before, char **json,
+			struct adw_err *err) ADW_MUST_CHECK;
+/**
+ * Claims up to max pending ADWs (oldest first, FOR UPDATE SKIP LOCKED, so
+ * several supervisors may share a database): sets them in_progress with
+ * worker host and pid. *ids gets a new array of *n new uuid strings
+ * (free each, then the array).
+ */
+int adw_store_adw_claim(PGconn *conn, const char *host, pid_t pid, int max, char ***ids, int *n,
+			struct adw_err *err) ADW_MUST_CHECK;
+/** Records the pid and log file of the adw-run child running an ADW. */
+int adw_store_adw_set_worker(PGconn *conn, const char *id, pid_t pid, const char *log_path,
+			     struct adw_err *err) ADW_MUST_CHECK;
+/**
+ * Ends an unfinished ADW as failed with reason (its running step too), with
+ * SystemError and AdwUpdated events. *changed (may be NULL) tells whether
+ * it was unfinished. Finished ADWs are left alone. Errors: UNAVAILABLE.
+ */
+int adw_store_adw_fail(PGconn *conn, const char *id, const char *reason, bool *changed,
+		       struct adw_err *err) ADW_MUST_CHECK;
+/**
+ * The unfinished (in_progress, paused, awaiting_input) ADWs run on host:
+ * parallel new arrays of ids and worker pids (pid 0 when unknown).
+ */
+int adw_store_adw_unfinished(PGconn *conn, const char *host, char ***ids, pid_t **pids, int *n,
+			     struct adw_err *err) ADW_MUST_CHECK;
+/** True when s looks like a uuid (8-4-4-4-12 hex digits). */
+bool adw_store_is_uuid(const char *s);
+/** A kebab-case name from the first words of prompt (<= 40 bytes). Caller frees. */
+char *adw_store_slug(const char *prompt);
+/** Frees an array of n strings and the array. */
+void adw_store_strv_free(char **v, int n);
+
+#endif

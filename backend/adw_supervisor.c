@@ -1,0 +1,365 @@
+/* SPDX-License-Identifier: MIT */
+/* Claims pending ADWs, spawns adw-run children, reaps them. */
+#include "adw_supervisor.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libpq-fe.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "adw_db.h"
+#include "adw_log.h"
+#include "adw_proc.h"
+#include "adw_store.h"
+
+#define BACKSTOP_MS 1000 /* poll for work even without a notification */
+#define TICK_MS 200      /* reap children at least this often */
+
+struct child {
+	char *id;
+	pid_t pid;
+	bool adopted; /* not our child: watched with kill(pid, 0) */
+};
+
+struct adw_supervisor {
+	const struct adw_config *cfg;
+	char *conninfo;
+	PGconn *conn;
+	pthread_t thread;
+	int wake[2];        /* self-pipe: stop requests */
+	volatile int stopping;
+	struct child *children;
+	int nchildren;
+	char host[256];
+	char *log_dir;
+};
+
+static void child_remove(struct adw_supervisor *s, int i)
+{
+	free(s->children[i].id);
+	s->children[i] = s->children[--s->nchildren];
+}
+
+static bool connect_db(struct adw_supervisor *s)
+{
+	struct adw_err err = {0};
+
+	if (s->conn && PQstatus(s->conn) == CONNECTION_OK)
+		return true;
+	PQfinish(s->conn);
+	s->conn = adw_db_connect(s->conninfo, &err);
+	if (!s->conn) {
+		adw_log_warn("supervisor: %s", err.msg);
+		return false;
+	}
+	if (adw_db_exec(s->conn, "LISTEN adw_pending", 0, NULL, &err) < 0) {
+		PQfinish(s->conn);
+		s->conn = NULL;
+		return false;
+	}
+	return true;
+}
+
+/* Marks an ADW failed unless its child finished it. */
+static void fail_if_unfinished(struct adw_supervisor *s, const char *id, const char *reason)
+{
+	struct adw_err err = {0};
+	bool changed = false;
+
+	for (int attempt = 0; attempt < 3; attempt++) {
+		if (connect_db(s) && adw_store_adw_fail(s->conn, id, reason, &changed, &err) == 0)
+			break;
+		adw_log_warn("supervisor: adw=%s cannot record failure yet: %s", id, err.msg);
+		sleep(1);
+	}
+	if (changed)
+		adw_log_warn("adw=%s failed: %s", id, reason);
+}
+
+static void spawn_child(struct adw_supervisor *s, const char *id)
+{
+	char *log_path = adw_xasprintf("%s/%s.log", s->log_dir, id);
+	char *argv[] = {(char *)s->cfg->run_bin, (char *)"--adw-id", (char *)id, NULL};
+	struct adw_proc_opts opts = {.cwd = s->cfg->home, .log_path = log_path,
+				     .devnull_stdin = true, .new_pgroup = true};
+	struct adw_err err = {0};
+	pid_t pid = adw_proc_spawn(argv, &opts, &err);
+
+	if (pid < 0) {
+		char *why = adw_xasprintf("cannot start adw-run: %s", err.msg);
+
+		fail_if_unfinished(s, id, why);
+		free(why);
+		goto out;
+	}
+	s->children = adw_xrealloc(s->children, (size_t)(s->nchildren + 1) * sizeof(*s->children));
+	s->children[s->nchildren].id = adw_xstrdup(id);
+	s->children[s->nchildren].pid = pid;
+	s->children[s->nchildren].adopted = false;
+	s->nchildren++;
+	if (adw_store_adw_set_worker(s->conn, id, pid, log_path, &err) < 0)
+		adw_log_warn("adw=%s pid not recorded: %s", id, err.msg);
+	adw_log_info("adw=%s started adw-run pid=%d log=%s", id, (int)pid, log_path);
+out:
+	free(log_path);
+}
+
+static void reap(struct adw_supervisor *s)
+{
+	int status;
+	pid_t pid;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		bool known = false;
+
+		for (int i = 0; i < s->nchildren; i++) {
+			char how[128], *why;
+
+			if (s->children[i].pid != pid || s->children[i].adopted)
+				continue;
+			known = true;
+			adw_proc_describe(status, how, sizeof(how));
+			/* Kill what the child left in its group (its agent processes). */
+			kill(-pid, SIGKILL);
+			if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+				adw_log_info("adw=%s adw-run pid=%d %s", s->children[i].id, (int)pid, how);
+			why = adw_xasprintf("adw-run (pid %d) %s before the ADW finished", (int)pid,
+					    how);
+			fail_if_unfinished(s, s->children[i].id, why);
+			free(why);
+			child_remove(s, i);
+			break;
+		}
+		if (!known)
+			adw_log_debug("reaped unknown pid %d", (int)pid);
+	}
+	for (int i = 0; i < s->nchildren; i++) {
+		if (!s->children[i].adopted || kill(s->children[i].pid, 0) == 0 || errno != ESRCH)
+			continue;
+		{
+			char *why = adw_xasprintf("adw-run (pid %d) ended while no supervisor watched it",
+						  (int)s->children[i].pid);
+
+			fail_if_unfinished(s, s->children[i].id, why);
+			free(why);
+			child_remove(s, i--);
+		}
+	}
+}
+
+/* Is pid an adw-run process? (The pid may have been reused.) */
+static bool is_adw_run(pid_t pid)
+{
+	char path[64], buf[512];
+	ssize_t n;
+	int fd;
+
+	if (pid <= 0 || kill(pid, 0) < 0)
+		return false;
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	return strstr(buf, "adw-run") != NULL;
+}
+
+static void recover(struct adw_supervisor *s)
+{
+	struct adw_err err = {0};
+	char **ids = NULL;
+	pid_t *pids = NULL;
+	int n = 0;
+
+	if (!connect_db(s) || adw_store_adw_unfinished(s->conn, s->host, &ids, &pids, &n, &err) < 0)
+		return;
+	for (int i = 0; i < n; i++) {
+		if (is_adw_run(pids[i])) {
+			adw_log_info("adw=%s adopting running adw-run pid=%d", ids[i], (int)pids[i]);
+			s->children = adw_xrealloc(s->children,
+						   (size_t)(s->nchildren + 1) * sizeof(*s->children));
+			s->children[s->nchildren].id = adw_xstrdup(ids[i]);
+			s->children[s->nchildren].pid = pids[i];
+			s->children[s->nchildren].adopted = true;
+			s->nchildren++;
+		} else {
+			char *why = pids[i] ? adw_xasprintf("adw-run (pid %d) is gone: found at "
+							    "supervisor start", (int)pids[i])
+					    : adw_xstrdup("claimed but never started: found at "
+							  "supervisor start");
+
+			fail_if_unfinished(s, ids[i], why);
+			free(why);
+		}
+	}
+	adw_store_strv_free(ids, n);
+	free(pids);
+}
+
+static void claim(struct adw_supervisor *s)
+{
+	struct adw_err err = {0};
+	char **ids = NULL;
+	int n = 0;
+	int room = s->cfg->max_running - s->nchildren;
+
+	if (room <= 0 || !connect_db(s))
+		return;
+	if (adw_store_adw_claim(s->conn, s->host, getpid(), room, &ids, &n, &err) < 0) {
+		adw_log_warn("supervisor: claim failed: %s", err.msg);
+		return;
+	}
+	for (int i = 0; i < n; i++)
+		spawn_child(s, ids[i]);
+	adw_store_strv_free(ids, n);
+}
+
+static void drain_notifications(struct adw_supervisor *s)
+{
+	PGnotify *nt;
+
+	if (!s->conn)
+		return;
+	if (!PQconsumeInput(s->conn))
+		return;
+	while ((nt = PQnotifies(s->conn)))
+		PQfreemem(nt);
+}
+
+static long long mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void *run(void *arg)
+{
+	struct adw_supervisor *s = arg;
+	long long last_claim = 0;
+
+	recover(s);
+	claim(s);
+	last_claim = mono_ms();
+	while (!s->stopping) {
+		struct pollfd fds[2] = {{.fd = s->wake[0], .events = POLLIN},
+					{.fd = s->conn ? PQsocket(s->conn) : -1, .events = POLLIN}};
+		bool notified = false;
+
+		if (poll(fds, 2, TICK_MS) < 0 && errno != EINTR)
+			break;
+		if (s->stopping)
+			break;
+		if (fds[1].fd >= 0 && (fds[1].revents & (POLLIN | POLLHUP | POLLERR))) {
+			drain_notifications(s);
+			notified = true;
+		}
+		reap(s);
+		if (notified || mono_ms() - last_claim >= BACKSTOP_MS ||
+		    (s->conn && PQstatus(s->conn) != CONNECTION_OK)) {
+			claim(s);
+			last_claim = mono_ms();
+		}
+	}
+	return NULL;
+}
+
+struct adw_supervisor *adw_supervisor_start(const struct adw_config *cfg, const char *conninfo,
+					    struct adw_err *err)
+{
+	struct adw_supervisor *s = adw_xcalloc(1, sizeof(*s));
+
+	s->cfg = cfg;
+	s->conninfo = adw_xstrdup(conninfo);
+	s->log_dir = adw_xasprintf("%s/logs", cfg->home);
+	if (gethostname(s->host, sizeof(s->host) - 1) < 0)
+		snprintf(s->host, sizeof(s->host), "localhost");
+	if (mkdir(cfg->home, 0755) < 0 && errno != EEXIST) {
+		adw_err_set(err, ADW_ERR_INVALID, "cannot create ADW_HOME '%s': %s", cfg->home,
+			    strerror(errno));
+		goto fail;
+	}
+	if (mkdir(s->log_dir, 0755) < 0 && errno != EEXIST) {
+		adw_err_set(err, ADW_ERR_INVALID, "cannot create '%s': %s", s->log_dir,
+			    strerror(errno));
+		goto fail;
+	}
+	if (pipe2(s->wake, O_CLOEXEC) < 0) {
+		adw_err_set(err, ADW_ERR_INTERNAL, "pipe: %s", strerror(errno));
+		goto fail;
+	}
+	if (!connect_db(s)) {
+		adw_err_set(err, ADW_ERR_UNAVAILABLE, "supervisor cannot reach the database");
+		goto fail_pipe;
+	}
+	if (pthread_create(&s->thread, NULL, run, s) != 0) {
+		adw_err_set(err, ADW_ERR_INTERNAL, "cannot start the supervisor thread");
+		goto fail_pipe;
+	}
+	return s;
+fail_pipe:
+	close(s->wake[0]);
+	close(s->wake[1]);
+fail:
+	PQfinish(s->conn);
+	free(s->log_dir);
+	free(s->conninfo);
+	free(s);
+	return NULL;
+}
+
+void adw_supervisor_stop(struct adw_supervisor *sup, int kill_children)
+{
+	if (!sup)
+		return;
+	sup->stopping = 1;
+	if (write(sup->wake[1], "x", 1) < 0)
+		adw_log_warn("supervisor: wake: %s", strerror(errno));
+	pthread_join(sup->thread, NULL);
+	if (kill_children && sup->nchildren) {
+		long long deadline;
+
+		for (int i = 0; i < sup->nchildren; i++)
+			kill(-sup->children[i].pid, SIGTERM);
+		deadline = mono_ms() + 5000;
+		while (sup->nchildren && mono_ms() < deadline) {
+			reap(sup);
+			for (int i = 0; i < sup->nchildren; i++) {
+				if (sup->children[i].adopted && kill(sup->children[i].pid, 0) < 0) {
+					fail_if_unfinished(sup, sup->children[i].id, "server stopped");
+					child_remove(sup, i--);
+				}
+			}
+			usleep(50000);
+		}
+		for (int i = 0; i < sup->nchildren; i++) {
+			kill(-sup->children[i].pid, SIGKILL);
+			fail_if_unfinished(sup, sup->children[i].id, "server stopped");
+		}
+		reap(sup);
+	}
+	for (int i = 0; i < sup->nchildren; i++)
+		free(sup->children[i].id);
+	free(sup->children);
+	close(sup->wake[0]);
+	close(sup->wake[1]);
+	PQfinish(sup->conn);
+	free(sup->log_dir);
+	free(sup->conninfo);
+	free(sup);
+}
