@@ -150,19 +150,21 @@ static void agent_event(struct runner *r, const char *type, const char *what)
 
 static int load(struct runner *r, struct adw_err *err)
 {
-	const char *params[2] = {r->id, NULL};
-	char pid[16];
+	char pid[16], host[256] = "localhost";
+	const char *params[3] = {r->id, pid, host};
 	PGresult *res;
 
 	snprintf(pid, sizeof(pid), "%d", (int)getpid());
-	params[1] = pid;
+	if (gethostname(host, sizeof(host) - 1) < 0)
+		snprintf(host, sizeof(host), "localhost");
 	/* Take the ADW over: pending (foreground run) or claimed by a supervisor. */
 	res = adw_db_query(r->conn,
 			   "UPDATE ai_developer_workflows SET status = 'in_progress', "
-			   "worker_pid = $2::int, started_at = COALESCE(started_at, now()) "
+			   "worker_pid = $2::int, worker_host = COALESCE(worker_host, $3), "
+			   "started_at = COALESCE(started_at, now()) "
 			   "WHERE id = $1 AND status IN ('pending', 'in_progress') "
 			   "RETURNING adw_name, prompt, working_dir, runtime, model, workflow_type",
-			   2, params, err);
+			   3, params, err);
 	if (!res)
 		return -1;
 	if (PQntuples(res) == 0) {
