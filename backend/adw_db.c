@@ -32,6 +32,11 @@ PGconn *adw_db_connect(const char *conninfo, struct adw_err *err)
 
 		while (n && (why[n - 1] == '\n' || why[n - 1] == ' '))
 			why[--n] = '\0';
+		/* One line: libpq adds "\n\tIs the server running...?" hints. */
+		for (char *p = why; *p; p++) {
+			if (*p == '\n' || *p == '\t')
+				*p = ' ';
+		}
 		adw_err_set(err, ADW_ERR_UNAVAILABLE, "cannot connect to the database: %s", why);
 		free(why);
 		PQfinish(conn);
