@@ -27,7 +27,7 @@
 #include "adw_streamjson.h"
 
 #define TICK_MS 250            /* longest poll() wait: timeouts and cancel are checked this often */
-#define DRAIN_MS 2000          /* output still read after claude exits (a leftover may hold the pipes) */
+#define DRAIN_MS 2000          /* reading goes on this long after exit (leftovers may hold pipes) */
 #define READ_CHUNK (256 << 10) /* bytes per read() */
 #define STDERR_KEEP 4096       /* stderr tail kept for messages */
 #define STDERR_SHOWN 600       /* at most this much of it in res->error */
@@ -66,6 +66,11 @@ const char *adw_claude_allowed_tools(const char *step)
 	return "Read,Glob,Grep,Bash,Write,Edit,Task,TodoWrite,WebFetch,WebSearch";
 }
 
+static const char *step_name(const struct adw_step_ctx *ctx)
+{
+	return ctx->step ? ctx->step : "?";
+}
+
 static long long now_ms(void)
 {
 	struct timespec ts;
@@ -94,8 +99,9 @@ static void close_fd(int *fd)
 }
 
 /*
- * In the child, between fork and exec: only async-signal-safe calls. On
- * failure writes {stage, errno} to report (0: chdir, 1: exec) and exits 127.
+ * In the child, between fork and exec. adw-run is single-threaded, so libc
+ * is consistent here, but keep to plain system calls. On failure writes
+ * {stage, errno} to report (0: chdir, 1: exec) and exits 127.
  */
 __attribute__((noreturn)) static void child_exec(const char *path, const char *const *argv,
 						 const char *cwd, int out_w, int err_w, int report,
@@ -201,7 +207,7 @@ static void stop_group(struct claude_run *cr, const char *why)
 {
 	char *msg = adw_xasprintf("%s: stopping claude (process group %d)", why, (int)cr->pid);
 
-	adw_log_warn("claude: step %s: %s", cr->ctx->step, msg);
+	adw_log_warn("claude: step %s: %s", step_name(cr->ctx), msg);
 	emit_system(cr, "SystemWarning", msg);
 	free(msg);
 	kill(-cr->pid, SIGTERM);
@@ -274,8 +280,8 @@ static void supervise(struct claude_run *cr)
 			break;
 		if (cr->reaped && now >= cr->drain_until) {
 			/* Something it started still holds the pipes: end it. */
-			adw_log_warn("claude: step %s: output still open after exit; killing group %d",
-				     cr->ctx->step, (int)cr->pid);
+			adw_log_warn("claude: step %s: output open after exit; killing group %d",
+				     step_name(cr->ctx), (int)cr->pid);
 			kill(-cr->pid, SIGKILL);
 			break;
 		}
@@ -323,36 +329,56 @@ static void supervise(struct claude_run *cr)
 	adw_streamjson_finish(&cr->sj);
 }
 
+static bool is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
 /*
- * The last few stderr lines, newlines folded, at most STDERR_SHOWN bytes
- * from the end. Returns a new string ("" when there was no stderr).
+ * The last three stderr lines that hold text, trimmed and joined with
+ * " | ", at most STDERR_SHOWN bytes from the end. Returns a new string
+ * ("" when there was no stderr).
  */
 static char *stderr_tail(const struct adw_buf *b)
 {
 	const char *s = adw_buf_str(b);
-	size_t end = b->len, start;
-	int lines = 0;
-	char *raw, *out;
+	const char *line[3];
+	size_t len[3], end = b->len, start;
+	int n = 0;
+	struct adw_buf out;
+	char *cut;
 
-	while (end && (s[end - 1] == '\n' || s[end - 1] == '\r' || s[end - 1] == ' '))
-		end--;
-	start = end;
-	while (start && lines < 3) {
-		if (s[start - 1] == '\n' && ++lines == 3)
+	while (n < 3 && end > 0) {
+		start = end;
+		while (start > 0 && s[start - 1] != '\n')
+			start--;
+		len[n] = end - start;
+		line[n] = s + start;
+		while (len[n] && is_space(line[n][len[n] - 1]))
+			len[n]--;
+		while (len[n] && is_space(*line[n])) {
+			line[n]++;
+			len[n]--;
+		}
+		if (len[n])
+			n++;
+		end = start ? start - 1 : 0;
+	}
+	adw_buf_init(&out, 0);
+	for (int i = n - 1; i >= 0; i--) {
+		if (out.len && adw_buf_adds(&out, " | ") < 0)
 			break;
-		start--;
+		if (adw_buf_add(&out, line[i], len[i]) < 0)
+			break;
 	}
-	if (end - start > STDERR_SHOWN) {
-		start = end - STDERR_SHOWN;
-		while (start < end && ((unsigned char)s[start] & 0xC0) == 0x80)
-			start++;
-	}
-	while (start < end && (s[start] == '\n' || s[start] == '\r'))
+	if (out.len <= STDERR_SHOWN)
+		return adw_buf_detach(&out);
+	start = out.len - STDERR_SHOWN;
+	while (start < out.len && ((unsigned char)out.data[start] & 0xC0) == 0x80)
 		start++;
-	raw = adw_xstrndup(s + start, end - start);
-	out = adw_event_clip(raw, STDERR_SHOWN, 1);
-	free(raw);
-	return out;
+	cut = adw_xasprintf("...%s", out.data + start);
+	adw_buf_release(&out);
+	return cut;
 }
 
 static void verdict(struct claude_run *cr)
@@ -365,7 +391,7 @@ static void verdict(struct claude_run *cr)
 		/* The result decides, even when the CLI hung or failed after it. */
 		if (res->ok && !(WIFEXITED(cr->status) && WEXITSTATUS(cr->status) == 0))
 			adw_log_warn("claude: step %s: successful result, but claude %s",
-				     cr->ctx->step, desc);
+				     step_name(cr->ctx), desc);
 		return;
 	}
 	res->ok = false;
@@ -440,10 +466,10 @@ int adw_claude_run_step(const struct adw_step_ctx *ctx, struct adw_step_result *
 	argv[argc] = NULL;
 
 	adw_log_info("claude: step %s: starting %s (session %s, model %s) in %s",
-		     ctx->step ? ctx->step : "?", path, ctx->session_id,
+		     step_name(ctx), path, ctx->session_id,
 		     ctx->model ? ctx->model : "default", ctx->working_dir);
 	if (start(&cr, path, argv) < 0) {
-		adw_log_error("claude: step %s: %s", ctx->step ? ctx->step : "?", res->error);
+		adw_log_error("claude: step %s: %s", step_name(ctx), res->error);
 		goto out;
 	}
 	cr.chunk = adw_xmalloc(READ_CHUNK);
@@ -453,10 +479,10 @@ int adw_claude_run_step(const struct adw_step_ctx *ctx, struct adw_step_result *
 	verdict(&cr);
 	if (res->ok)
 		adw_log_info("claude: step %s: succeeded (%d turns, %lld/%lld tokens, $%.4f)",
-			     ctx->step ? ctx->step : "?", res->num_turns, res->input_tokens,
+			     step_name(ctx), res->num_turns, res->input_tokens,
 			     res->output_tokens, res->cost_usd);
 	else
-		adw_log_warn("claude: step %s: failed: %s", ctx->step ? ctx->step : "?",
+		adw_log_warn("claude: step %s: failed: %s", step_name(ctx),
 			     res->error ? res->error : "?");
 	rc = 0;
 out:

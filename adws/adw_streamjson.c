@@ -255,7 +255,8 @@ static void on_assistant(struct adw_streamjson *sj, const cJSON *root)
 			on_text_like(sj, root, "ThinkingBlock", "thinking", text ? text : "",
 				     message_id);
 		} else if (!strcmp(btype, "redacted_thinking")) {
-			on_text_like(sj, root, "ThinkingBlock", "thinking", "[redacted]", message_id);
+			on_text_like(sj, root, "ThinkingBlock", "thinking", "[redacted]",
+				     message_id);
 		} else if (!strcmp(btype, "tool_use")) {
 			on_tool_use(sj, root, block);
 		} else {

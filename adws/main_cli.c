@@ -276,7 +276,7 @@ static int parse_start_opts(int argc, char **argv, struct start_opts *o, struct 
 	int ch;
 
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (ch) {
 		case O_DIR: o->dir = optarg; break;
 		case O_NAME: o->name = optarg; break;
@@ -486,7 +486,7 @@ static int cmd_list(struct cli *c, int argc, char **argv)
 	int ch;
 
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (ch) {
 		case O_STATUS: status = optarg; break;
 		case O_LIMIT:

@@ -132,6 +132,20 @@ static int give_to_postgres(const char *path, struct adw_err *err)
 	return 0;
 }
 
+/* As root the cluster runs as postgres: can that user write dir? */
+static bool postgres_can_write(const char *dir)
+{
+	char *argv[] = {(char *)"runuser", (char *)"-u", (char *)"postgres", (char *)"--",
+			(char *)"test", (char *)"-w", (char *)dir, NULL};
+	struct adw_proc_opts opts = {.cwd = "/", .devnull_stdin = true};
+	struct adw_err err = {0};
+	int status;
+
+	if (adw_proc_run(argv, &opts, &status, &err) < 0)
+		return false;
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
 static bool server_up(const char *sockdir)
 {
 	char *ci = adw_xasprintf("host=%s port=5432 user=postgres dbname=postgres "
@@ -218,6 +232,13 @@ int adw_cluster_ensure(const struct adw_config *cfg, bool *started, struct adw_e
 	}
 	if (make_dir(pgdir, err) < 0 || give_to_postgres(pgdir, err) < 0)
 		goto out;
+	if (geteuid() == 0 && !postgres_can_write(pgdir)) {
+		adw_err_set(err, ADW_ERR_UNAVAILABLE,
+			    "the 'postgres' user cannot reach '%s' (a parent directory is private); "
+			    "set ADW_HOME to a reachable directory (e.g. /var/lib/adw) or set "
+			    "DATABASE_URL", pgdir);
+		goto out;
+	}
 	if (make_dir(sockdir, err) < 0 || give_to_postgres(sockdir, err) < 0)
 		goto out;
 	if (stat(version, &st) != 0) {

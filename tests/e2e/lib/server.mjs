@@ -53,7 +53,7 @@ export async function startServer(opts = {}) {
     ADW_LISTEN: '127.0.0.1:0',
     ...(opts.env || {}),
   };
-  const proc = spawn(bin.server, opts.args || [], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(opts.serverBin || bin.server, opts.args || [], { env, cwd: opts.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   proc.stderr.on('data', (d) => { stderr += d; if (process.env.ADW_E2E_VERBOSE) process.stderr.write(d); });
   const url = await new Promise((resolveUrl, reject) => {
