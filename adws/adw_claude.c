@@ -26,8 +26,8 @@
 #include "adw_proc.h"
 #include "adw_streamjson.h"
 
-#define TICK_MS 250            /* longest poll() wait: timeouts and cancel are checked this often */
-#define DRAIN_MS 2000          /* reading goes on this long after exit (leftovers may hold pipes) */
+#define TICK_MS 250	       /* longest poll() wait: timeouts and cancel are checked this often */
+#define DRAIN_MS 2000	       /* reading goes on this long after exit (leftovers may hold pipes) */
 #define READ_CHUNK (256 << 10) /* bytes per read() */
 #define STDERR_KEEP 4096       /* stderr tail kept for messages */
 #define STDERR_SHOWN 600       /* at most this much of it in res->error */
@@ -37,17 +37,17 @@ static volatile sig_atomic_t cancel_requested;
 struct claude_run {
 	const struct adw_step_ctx *ctx;
 	struct adw_step_result *res;
-	pid_t pid;            /* also the process group id */
-	int out_fd;           /* claude's stdout, -1 once closed */
-	int err_fd;           /* claude's stderr, -1 once closed */
+	pid_t pid;  /* also the process group id */
+	int out_fd; /* claude's stdout, -1 once closed */
+	int err_fd; /* claude's stderr, -1 once closed */
 	bool reaped;
-	int status;           /* waitpid status once reaped */
+	int status; /* waitpid status once reaped */
 	bool timed_out;
 	bool cancelled;
-	long long deadline;   /* monotonic ms of the timeout; 0 = none */
-	long long kill_at;    /* monotonic ms of the SIGKILL; 0 = not due */
+	long long deadline;    /* monotonic ms of the timeout; 0 = none */
+	long long kill_at;     /* monotonic ms of the SIGKILL; 0 = not due */
 	long long drain_until; /* monotonic ms when we stop reading after exit */
-	char *chunk;          /* READ_CHUNK bytes */
+	char *chunk;	       /* READ_CHUNK bytes */
 	struct adw_buf err_tail;
 	struct adw_streamjson sj;
 };
@@ -107,8 +107,8 @@ __attribute__((noreturn)) static void child_exec(const char *path, const char *c
 						 const char *cwd, int out_w, int err_w, int report,
 						 pid_t parent)
 {
-	static const int reset[] = { SIGPIPE, SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGCHLD };
-	int msg[2] = { 0, 0 };
+	static const int reset[] = {SIGPIPE, SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGCHLD};
+	int msg[2] = {0, 0};
 	sigset_t none;
 	int in;
 
@@ -149,7 +149,7 @@ fail:
  */
 static int start(struct claude_run *cr, const char *path, const char *const *argv)
 {
-	int out[2] = { -1, -1 }, err[2] = { -1, -1 }, rep[2] = { -1, -1 };
+	int out[2] = {-1, -1}, err[2] = {-1, -1}, rep[2] = {-1, -1};
 	int msg[2];
 	pid_t parent = getpid(), pid;
 	ssize_t n;
@@ -181,8 +181,8 @@ static int start(struct claude_run *cr, const char *path, const char *const *arg
 			cr->res->error = adw_xasprintf("cannot start claude: working dir '%s': %s",
 						       cr->ctx->working_dir, strerror(msg[1]));
 		else
-			cr->res->error = adw_xasprintf("cannot start claude '%s': %s", path,
-						       strerror(msg[1]));
+			cr->res->error =
+			    adw_xasprintf("cannot start claude '%s': %s", path, strerror(msg[1]));
 		goto out;
 	}
 	cr->pid = pid;
@@ -303,9 +303,9 @@ static void supervise(struct claude_run *cr)
 			cr->kill_at = 0;
 		}
 		if (cr->out_fd >= 0)
-			p[np++] = (struct pollfd){ .fd = cr->out_fd, .events = POLLIN };
+			p[np++] = (struct pollfd){.fd = cr->out_fd, .events = POLLIN};
 		if (cr->err_fd >= 0)
-			p[np++] = (struct pollfd){ .fd = cr->err_fd, .events = POLLIN };
+			p[np++] = (struct pollfd){.fd = cr->err_fd, .events = POLLIN};
 		if (!np)
 			wait_ms = 20; /* pipes closed: only waiting for the exit */
 		if (poll(p, np, wait_ms) < 0 && errno != EINTR) {
@@ -403,8 +403,8 @@ static void verdict(struct claude_run *cr)
 	} else {
 		char *tail = stderr_tail(&cr->err_tail);
 
-		res->error = adw_xasprintf("claude %s without a result%s%s", desc,
-					   *tail ? ": " : "", tail);
+		res->error =
+		    adw_xasprintf("claude %s without a result%s%s", desc, *tail ? ": " : "", tail);
 		free(tail);
 	}
 }
@@ -440,7 +440,8 @@ int adw_claude_run_step(const struct adw_step_ctx *ctx, struct adw_step_result *
 	}
 	path = adw_config_which(bin);
 	if (!path) {
-		res->error = strchr(bin, '/')
+		res->error =
+		    strchr(bin, '/')
 			? adw_xasprintf("cannot start claude: '%s' is not an executable", bin)
 			: adw_xasprintf("cannot start claude: '%s' not found on PATH", bin);
 		goto out;
@@ -465,9 +466,8 @@ int adw_claude_run_step(const struct adw_step_ctx *ctx, struct adw_step_result *
 	}
 	argv[argc] = NULL;
 
-	adw_log_info("claude: step %s: starting %s (session %s, model %s) in %s",
-		     step_name(ctx), path, ctx->session_id,
-		     ctx->model ? ctx->model : "default", ctx->working_dir);
+	adw_log_info("claude: step %s: starting %s (session %s, model %s) in %s", step_name(ctx),
+		     path, ctx->session_id, ctx->model ? ctx->model : "default", ctx->working_dir);
 	if (start(&cr, path, argv) < 0) {
 		adw_log_error("claude: step %s: %s", step_name(ctx), res->error);
 		goto out;
@@ -479,8 +479,8 @@ int adw_claude_run_step(const struct adw_step_ctx *ctx, struct adw_step_result *
 	verdict(&cr);
 	if (res->ok)
 		adw_log_info("claude: step %s: succeeded (%d turns, %lld/%lld tokens, $%.4f)",
-			     step_name(ctx), res->num_turns, res->input_tokens,
-			     res->output_tokens, res->cost_usd);
+			     step_name(ctx), res->num_turns, res->input_tokens, res->output_tokens,
+			     res->cost_usd);
 	else
 		adw_log_warn("claude: step %s: failed: %s", step_name(ctx),
 			     res->error ? res->error : "?");

@@ -32,8 +32,7 @@
  * With ctx->timeout_s > 0 the process group gets SIGTERM when it passes,
  * then SIGKILL ADW_CLAUDE_KILL_GRACE_S seconds later.
  */
-int adw_claude_run_step(const struct adw_step_ctx *ctx, struct adw_step_result *res)
-	ADW_MUST_CHECK;
+int adw_claude_run_step(const struct adw_step_ctx *ctx, struct adw_step_result *res) ADW_MUST_CHECK;
 
 /**
  * Asks the running (or next) step to stop: its process group is stopped as

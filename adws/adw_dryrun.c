@@ -69,8 +69,8 @@ static cJSON *dry_payload(const struct adw_step_ctx *ctx)
 static void emit(const struct adw_step_ctx *ctx, enum adw_event_category cat, const char *type,
 		 const char *content, cJSON *payload)
 {
-	struct adw_event ev = {.category = cat, .type = type, .content = content,
-			       .payload = payload};
+	struct adw_event ev = {
+	    .category = cat, .type = type, .content = content, .payload = payload};
 
 	if (ctx->emit(ctx->emit_ud, &ev) < 0)
 		adw_log_warn("dry run: event %s not stored", type);
@@ -90,18 +90,19 @@ static char *plan_text(const struct adw_step_ctx *ctx)
 {
 	char *title = first_line(ctx->user_prompt, 80);
 	char *s = adw_xasprintf(
-		"# Plan: %s\n\n"
-		"> Written by the adw dry-run runtime: no model ran. This is a skeleton built\n"
-		"> from the task text so that the workflow can run end to end.\n\n"
-		"## Task Description\n%s\n\n"
-		"## Objective\nComplete the task above in `%s`.\n\n"
-		"## Relevant Files\nTo be found by a real agent.\n\n### New Files\nNone known.\n\n"
-		"## Step by Step Tasks\n\n### 1. Understand the task\nRead the task description.\n\n"
-		"### 2. Implement\nMake the change.\n\n### 3. Validate\nRun the validation commands.\n\n"
-		"## Acceptance Criteria\n- The task description is satisfied.\n\n"
-		"## Validation Commands\n- (none: dry run)\n\n"
-		"## Notes\nADW %s (%s).\n",
-		title, ctx->user_prompt, ctx->working_dir, ctx->adw_name, ctx->adw_id);
+	    "# Plan: %s\n\n"
+	    "> Written by the adw dry-run runtime: no model ran. This is a skeleton built\n"
+	    "> from the task text so that the workflow can run end to end.\n\n"
+	    "## Task Description\n%s\n\n"
+	    "## Objective\nComplete the task above in `%s`.\n\n"
+	    "## Relevant Files\nTo be found by a real agent.\n\n### New Files\nNone known.\n\n"
+	    "## Step by Step Tasks\n\n### 1. Understand the task\nRead the task description.\n\n"
+	    "### 2. Implement\nMake the change.\n\n### 3. Validate\nRun the validation "
+	    "commands.\n\n"
+	    "## Acceptance Criteria\n- The task description is satisfied.\n\n"
+	    "## Validation Commands\n- (none: dry run)\n\n"
+	    "## Notes\nADW %s (%s).\n",
+	    title, ctx->user_prompt, ctx->working_dir, ctx->adw_name, ctx->adw_id);
 
 	free(title);
 	return s;
@@ -110,27 +111,27 @@ static char *plan_text(const struct adw_step_ctx *ctx)
 static char *review_text(const struct adw_step_ctx *ctx, bool fail)
 {
 	return adw_xasprintf(
-		"# Review: %s\n\n"
-		"- Generated: by the adw dry-run runtime (no model ran)\n"
-		"- Reviewed Work: ADW %s (%s)\n"
-		"- Plan Reference: %s\n\n"
-		"## Executive Summary\nA dry run does not inspect code; this report exists so that the\n"
-		"workflow's review contract can be exercised.%s\n\n"
-		"## Final Verdict\n%s\n\nVERDICT: %s\n",
-		ctx->adw_name, ctx->adw_name, ctx->adw_id, ctx->plan_path ? ctx->plan_path : "(none)",
-		fail ? " The prompt asked for a failing review ([dry-run:review=fail])." : "",
-		fail ? "FAIL: one simulated BLOCKER." : "PASS: nothing to review in a dry run.",
-		fail ? "FAIL" : "PASS");
+	    "# Review: %s\n\n"
+	    "- Generated: by the adw dry-run runtime (no model ran)\n"
+	    "- Reviewed Work: ADW %s (%s)\n"
+	    "- Plan Reference: %s\n\n"
+	    "## Executive Summary\nA dry run does not inspect code; this report exists so that "
+	    "the\n"
+	    "workflow's review contract can be exercised.%s\n\n"
+	    "## Final Verdict\n%s\n\nVERDICT: %s\n",
+	    ctx->adw_name, ctx->adw_name, ctx->adw_id, ctx->plan_path ? ctx->plan_path : "(none)",
+	    fail ? " The prompt asked for a failing review ([dry-run:review=fail])." : "",
+	    fail ? "FAIL: one simulated BLOCKER." : "PASS: nothing to review in a dry run.",
+	    fail ? "FAIL" : "PASS");
 }
 
 static char *fix_text(const struct adw_step_ctx *ctx)
 {
-	return adw_xasprintf(
-		"# Fix report: %s\n\n"
-		"Status: ALL FIXED (dry run: no model ran, no code changed)\n\n"
-		"- Review report: %s\n- Plan: %s\n",
-		ctx->adw_name, ctx->review_path ? ctx->review_path : "(none)",
-		ctx->plan_path ? ctx->plan_path : "(none)");
+	return adw_xasprintf("# Fix report: %s\n\n"
+			     "Status: ALL FIXED (dry run: no model ran, no code changed)\n\n"
+			     "- Review report: %s\n- Plan: %s\n",
+			     ctx->adw_name, ctx->review_path ? ctx->review_path : "(none)",
+			     ctx->plan_path ? ctx->plan_path : "(none)");
 }
 
 static int write_artifact(const struct adw_step_ctx *ctx, const char *text,
@@ -182,7 +183,8 @@ int adw_dryrun_run_step(const struct adw_step_ctx *ctx, struct adw_step_result *
 		sleep_ms(ms);
 
 	if (failstep && strcmp(failstep, ctx->step) == 0) {
-		res->error = adw_xasprintf("dry run: step '%s' failed as the prompt asked", ctx->step);
+		res->error =
+		    adw_xasprintf("dry run: step '%s' failed as the prompt asked", ctx->step);
 	} else if (strcmp(ctx->step, "plan") == 0 && ctx->artifact) {
 		text = plan_text(ctx);
 		if (write_artifact(ctx, text, res) == 0)
@@ -192,17 +194,19 @@ int adw_dryrun_run_step(const struct adw_step_ctx *ctx, struct adw_step_result *
 
 		text = review_text(ctx, fail);
 		if (write_artifact(ctx, text, res) == 0)
-			msg = adw_xasprintf("Dry run: wrote the review report to %s with VERDICT: %s.",
-					    ctx->artifact, fail ? "FAIL" : "PASS");
+			msg = adw_xasprintf(
+			    "Dry run: wrote the review report to %s with VERDICT: %s.",
+			    ctx->artifact, fail ? "FAIL" : "PASS");
 	} else if (strcmp(ctx->step, "fix") == 0 && ctx->artifact) {
 		text = fix_text(ctx);
 		if (write_artifact(ctx, text, res) == 0)
 			msg = adw_xasprintf("Dry run: wrote the fix report to %s; no code changed.",
 					    ctx->artifact);
 	} else {
-		msg = adw_xasprintf("Dry run: the %s step was asked to work on plan %s; no model ran "
-				    "and no files were changed.",
-				    ctx->step, ctx->plan_path ? ctx->plan_path : "(none)");
+		msg =
+		    adw_xasprintf("Dry run: the %s step was asked to work on plan %s; no model ran "
+				  "and no files were changed.",
+				  ctx->step, ctx->plan_path ? ctx->plan_path : "(none)");
 	}
 	if (msg) {
 		p = dry_payload(ctx);

@@ -33,7 +33,8 @@ int adw_prompt_render(const char *tmpl, const struct adw_prompt_var *vars, int n
 		close = strstr(open + 2, "}}");
 		if (!close) {
 			adw_buf_release(&b);
-			return adw_err_set(err, ADW_ERR_INVALID, "unterminated placeholder in template");
+			return adw_err_set(err, ADW_ERR_INVALID,
+					   "unterminated placeholder in template");
 		}
 		ns = open + 2;
 		ne = close;
@@ -47,8 +48,9 @@ int adw_prompt_render(const char *tmpl, const struct adw_prompt_var *vars, int n
 				v = &vars[i];
 		}
 		if (!v) {
-			adw_err_set(err, ADW_ERR_INVALID, "unknown placeholder '{{%.*s}}' in template",
-				    (int)(ne - ns), ns);
+			adw_err_set(err, ADW_ERR_INVALID,
+				    "unknown placeholder '{{%.*s}}' in template", (int)(ne - ns),
+				    ns);
 			adw_buf_release(&b);
 			return -1;
 		}
@@ -82,7 +84,8 @@ int adw_prompt_load(const struct adw_config *cfg, const char *step, char **text,
 	}
 	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
 		if (adw_buf_add(&b, chunk, n) < 0) {
-			adw_err_set(err, ADW_ERR_INVALID, "prompt template '%s' is over 1 MiB", rel);
+			adw_err_set(err, ADW_ERR_INVALID, "prompt template '%s' is over 1 MiB",
+				    rel);
 			goto out;
 		}
 	}

@@ -72,8 +72,8 @@ int adw_report_read(const char *path, size_t max, char **text, struct adw_err *e
 	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
 		if (adw_buf_add(&b, chunk, n) < 0) {
 			fclose(f);
-			return adw_err_set(err, ADW_ERR_INVALID, "'%s' is larger than %zu bytes", path,
-					   max);
+			return adw_err_set(err, ADW_ERR_INVALID, "'%s' is larger than %zu bytes",
+					   path, max);
 		}
 	}
 	fclose(f);

@@ -29,7 +29,6 @@ const char *adw_report_verdict_name(enum adw_verdict v);
  * Reads a whole file of at most max bytes into *text (caller frees).
  * Errors: NOT_FOUND when missing, INVALID when empty or larger than max.
  */
-int adw_report_read(const char *path, size_t max, char **text, struct adw_err *err)
-	ADW_MUST_CHECK;
+int adw_report_read(const char *path, size_t max, char **text, struct adw_err *err) ADW_MUST_CHECK;
 
 #endif

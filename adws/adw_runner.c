@@ -34,9 +34,9 @@ struct runner {
 	struct adw_workflow wf;
 	char *plan_path, *review_path;
 	enum adw_verdict verdict;
-	const char *step;   /* the running step, for events */
-	char *agent_id;     /* the running step's agent */
-	int lost_events;    /* events that could not be stored */
+	const char *step; /* the running step, for events */
+	char *agent_id;	  /* the running step's agent */
+	int lost_events;  /* events that could not be stored */
 };
 
 static long long now_ms(void)
@@ -68,7 +68,8 @@ static int record(struct runner *r, struct adw_event *ev)
 	if (adw_event_insert(r->conn, ev, NULL, &err) < 0) {
 		r->lost_events++;
 		adw_log_error("adw=%s event %s not stored: %s", r->id, ev->type, err.msg);
-		if (adw_db_check(r->conn, &err) == 0 && adw_event_insert(r->conn, ev, NULL, &err) == 0) {
+		if (adw_db_check(r->conn, &err) == 0 &&
+		    adw_event_insert(r->conn, ev, NULL, &err) == 0) {
 			r->lost_events--;
 			return 0;
 		}
@@ -135,8 +136,8 @@ static void agent_event(struct runner *r, const char *type, const char *what)
 {
 	struct adw_err err = {0};
 	const char *params[1] = {r->agent_id};
-	PGresult *res = adw_db_query(r->conn, "SELECT agent_json(g) FROM agents g WHERE id = $1",
-				     1, params, &err);
+	PGresult *res = adw_db_query(r->conn, "SELECT agent_json(g) FROM agents g WHERE id = $1", 1,
+				     params, &err);
 	cJSON *payload = cJSON_CreateObject();
 	struct adw_event ev = {.category = ADW_CAT_SYSTEM, .type = type, .content = what};
 
@@ -211,8 +212,8 @@ static int step_begin(struct runner *r, int index, const char *step, const char 
 {
 	char *agent_name = adw_xasprintf("%s-%s", step, r->short_id);
 	char idx[16];
-	const char *model = r->model ? r->model : (strcmp(r->runtime, "dry-run") == 0 ? "dry-run"
-										  : "default");
+	const char *model =
+	    r->model ? r->model : (strcmp(r->runtime, "dry-run") == 0 ? "dry-run" : "default");
 	const char *params[6] = {agent_name, model, r->runtime, r->workdir, r->id, step};
 	PGresult *res;
 	cJSON *payload;
@@ -223,13 +224,14 @@ static int step_begin(struct runner *r, int index, const char *step, const char 
 		goto out;
 	/* A re-run of a step reuses its name: archive the earlier agent. */
 	if (adw_db_exec(r->conn,
-			"UPDATE agents SET archived = true WHERE name = $1 AND NOT archived", 1, params,
-			err) < 0)
+			"UPDATE agents SET archived = true WHERE name = $1 AND NOT archived", 1,
+			params, err) < 0)
 		goto rollback;
-	res = adw_db_query(r->conn,
-			   "INSERT INTO agents (name, model, runtime, working_dir, adw_id, adw_step, "
-			   "status) VALUES ($1, $2, $3, $4, $5, $6, 'executing') RETURNING id",
-			   6, params, err);
+	res =
+	    adw_db_query(r->conn,
+			 "INSERT INTO agents (name, model, runtime, working_dir, adw_id, adw_step, "
+			 "status) VALUES ($1, $2, $3, $4, $5, $6, 'executing') RETURNING id",
+			 6, params, err);
 	if (!res)
 		goto rollback;
 	free(r->agent_id);
@@ -267,8 +269,11 @@ static int step_begin(struct runner *r, int index, const char *step, const char 
 		char *content = adw_xasprintf("StepStart: %s", step);
 		char *clip = adw_event_clip(r->prompt, 100, 1);
 		char *summary = adw_xasprintf("Starting %s step for: %s", step, clip);
-		struct adw_event ev = {.category = ADW_CAT_ADW_STEP, .type = "StepStart",
-				       .content = content, .summary = summary, .payload = payload};
+		struct adw_event ev = {.category = ADW_CAT_ADW_STEP,
+				       .type = "StepStart",
+				       .content = content,
+				       .summary = summary,
+				       .payload = payload};
 
 		record(r, &ev);
 		free(summary);
@@ -292,7 +297,8 @@ static int step_end(struct runner *r, int index, const char *step, const char *a
 		    long long duration_ms, struct adw_err *err)
 {
 	char dur[32], in[32], out_t[32], cost[64], idx[16], done[16];
-	const char *verdict = strcmp(step, "review") == 0 ? adw_report_verdict_name(r->verdict) : NULL;
+	const char *verdict =
+	    strcmp(step, "review") == 0 ? adw_report_verdict_name(r->verdict) : NULL;
 	const char *params[12];
 	cJSON *payload;
 	char *content;
@@ -312,11 +318,12 @@ static int step_end(struct runner *r, int index, const char *step, const char *a
 	params[6] = cost;
 	if (adw_db_exec(r->conn, "BEGIN", 0, NULL, err) < 0)
 		return -1;
-	if (adw_db_exec(r->conn,
-			"UPDATE agents SET status = $3, session_id = $4, input_tokens = $5::bigint, "
-			"output_tokens = $6::bigint, total_cost = $7::numeric WHERE id = $2 AND "
-			"adw_id = $1",
-			7, params, err) < 0)
+	if (adw_db_exec(
+		r->conn,
+		"UPDATE agents SET status = $3, session_id = $4, input_tokens = $5::bigint, "
+		"output_tokens = $6::bigint, total_cost = $7::numeric WHERE id = $2 AND "
+		"adw_id = $1",
+		7, params, err) < 0)
 		goto rollback;
 	params[1] = idx;
 	params[2] = ok ? "completed" : "failed";
@@ -324,10 +331,11 @@ static int step_end(struct runner *r, int index, const char *step, const char *a
 	params[4] = verdict;
 	params[5] = artifact;
 	params[6] = ok ? NULL : error;
-	if (adw_db_exec(r->conn,
-			"UPDATE adw_steps SET status = $3, ended_at = now(), duration_ms = $4::bigint, "
-			"verdict = $5, artifact = $6, error = $7 WHERE adw_id = $1 AND position = $2::int",
-			7, params, err) < 0)
+	if (adw_db_exec(
+		r->conn,
+		"UPDATE adw_steps SET status = $3, ended_at = now(), duration_ms = $4::bigint, "
+		"verdict = $5, artifact = $6, error = $7 WHERE adw_id = $1 AND position = $2::int",
+		7, params, err) < 0)
 		goto rollback;
 	params[1] = done;
 	params[2] = in;
@@ -372,13 +380,17 @@ static int step_end(struct runner *r, int index, const char *step, const char *a
 		cJSON_AddStringToObject(payload, "error", error ? error : "unknown error");
 	content = adw_xasprintf("StepEnd: %s (%s)", step, ok ? "success" : "failed");
 	{
-		char *summary = ok ? adw_xasprintf("Step '%s' completed successfully in %.1fs%s%s", step,
-						   (double)duration_ms / 1000.0,
-						   verdict ? ", verdict " : "", verdict ? verdict : "")
-				   : adw_xasprintf("Step '%s' failed: %s", step,
-						   error ? error : "unknown error");
-		struct adw_event ev = {.category = ADW_CAT_ADW_STEP, .type = "StepEnd",
-				       .content = content, .summary = summary, .payload = payload};
+		char *summary =
+		    ok ? adw_xasprintf("Step '%s' completed successfully in %.1fs%s%s", step,
+				       (double)duration_ms / 1000.0, verdict ? ", verdict " : "",
+				       verdict ? verdict : "")
+		       : adw_xasprintf("Step '%s' failed: %s", step,
+				       error ? error : "unknown error");
+		struct adw_event ev = {.category = ADW_CAT_ADW_STEP,
+				       .type = "StepEnd",
+				       .content = content,
+				       .summary = summary,
+				       .payload = payload};
 
 		record(r, &ev);
 		free(summary);
@@ -423,11 +435,15 @@ static int run_step(struct runner *r, int i, char **why)
 		error = adw_xstrdup(err.msg);
 	} else {
 		const struct adw_prompt_var vars[] = {
-			{"prompt", r->prompt},         {"adw_name", r->name},
-			{"adw_id", r->id},             {"working_dir", r->workdir},
-			{"step", step},                {"artifact_path", artifact},
-			{"plan_path", r->plan_path},   {"review_path", r->review_path},
-			{"workflow", r->wf.name},
+		    {"prompt", r->prompt},
+		    {"adw_name", r->name},
+		    {"adw_id", r->id},
+		    {"working_dir", r->workdir},
+		    {"step", step},
+		    {"artifact_path", artifact},
+		    {"plan_path", r->plan_path},
+		    {"review_path", r->review_path},
+		    {"workflow", r->wf.name},
 		};
 
 		if (adw_prompt_render(tmpl, vars, (int)(sizeof(vars) / sizeof(vars[0])), &rendered,
@@ -437,30 +453,41 @@ static int run_step(struct runner *r, int i, char **why)
 	if (!error) {
 		const char *params[4] = {r->agent_id, r->id, rendered, session};
 		struct adw_step_ctx ctx = {
-			.cfg = r->cfg, .adw_id = r->id, .adw_name = r->name, .step = step,
-			.prompt = rendered, .user_prompt = r->prompt, .working_dir = r->workdir,
-			.model = r->model, .session_id = session, .artifact = artifact,
-			.plan_path = r->plan_path, .review_path = r->review_path,
-			.emit = emit_cb, .emit_ud = r,
+		    .cfg = r->cfg,
+		    .adw_id = r->id,
+		    .adw_name = r->name,
+		    .step = step,
+		    .prompt = rendered,
+		    .user_prompt = r->prompt,
+		    .working_dir = r->workdir,
+		    .model = r->model,
+		    .session_id = session,
+		    .artifact = artifact,
+		    .plan_path = r->plan_path,
+		    .review_path = r->review_path,
+		    .emit = emit_cb,
+		    .emit_ud = r,
 		};
 
-		if (adw_db_exec(r->conn,
-				"INSERT INTO prompts (agent_id, adw_id, author, prompt_text, session_id) "
-				"VALUES ($1, $2, 'adw_runner', $3, $4)",
-				4, params, &err) < 0)
+		if (adw_db_exec(
+			r->conn,
+			"INSERT INTO prompts (agent_id, adw_id, author, prompt_text, session_id) "
+			"VALUES ($1, $2, 'adw_runner', $3, $4)",
+			4, params, &err) < 0)
 			adw_log_warn("adw=%s prompt not recorded: %s", r->id, err.msg);
 		if (run_runtime(r, &ctx, &res) < 0 || !res.ok) {
 			error = adw_xstrdup(res.error ? res.error : "the agent reported an error");
 		} else if (artifact) {
 			if (adw_report_read(artifact, REPORT_MAX, &report, &err) < 0) {
-				error = adw_xasprintf("the %s step did not write its output file: %s", step,
-						      err.msg);
+				error = adw_xasprintf(
+				    "the %s step did not write its output file: %s", step, err.msg);
 			} else if (strcmp(step, "review") == 0) {
 				r->verdict = adw_report_verdict(report);
 				if (r->verdict == ADW_VERDICT_NONE)
-					error = adw_xasprintf("review report '%s' has no "
-							      "'VERDICT: PASS' or 'VERDICT: FAIL' line",
-							      artifact);
+					error =
+					    adw_xasprintf("review report '%s' has no "
+							  "'VERDICT: PASS' or 'VERDICT: FAIL' line",
+							  artifact);
 			}
 		}
 	}
@@ -502,16 +529,16 @@ static int skip_step(struct runner *r, int i)
 
 	snprintf(idx, sizeof(idx), "%d", i);
 	snprintf(done, sizeof(done), "%d", i + 1);
-	if (adw_db_exec(r->conn,
-			"UPDATE adw_steps SET status = 'skipped' WHERE adw_id = $1 AND position = $2::int",
-			2, params, &err) < 0 ||
+	if (adw_db_exec(
+		r->conn,
+		"UPDATE adw_steps SET status = 'skipped' WHERE adw_id = $1 AND position = $2::int",
+		2, params, &err) < 0 ||
 	    adw_db_exec(r->conn,
-			"UPDATE ai_developer_workflows SET completed_steps = $2::int WHERE id = $1", 2,
-			(const char *[]){r->id, done}, &err) < 0)
+			"UPDATE ai_developer_workflows SET completed_steps = $2::int WHERE id = $1",
+			2, (const char *[]){r->id, done}, &err) < 0)
 		return -1;
 	system_event(r, r->wf.steps[i].name, "SystemInfo", NULL,
-		     "%s step skipped - review passed with no blockers",
-		     r->wf.steps[i].name);
+		     "%s step skipped - review passed with no blockers", r->wf.steps[i].name);
 	return 0;
 }
 
@@ -530,7 +557,8 @@ static void finish(struct runner *r, bool ok, const char *why, const char *faile
 	if (ok)
 		system_event(r, NULL, "SystemInfo", NULL, "Workflow completed: %s%s%s", r->name,
 			     r->verdict != ADW_VERDICT_NONE ? ", review verdict " : "",
-			     r->verdict != ADW_VERDICT_NONE ? adw_report_verdict_name(r->verdict) : "");
+			     r->verdict != ADW_VERDICT_NONE ? adw_report_verdict_name(r->verdict)
+							    : "");
 	else
 		system_event(r, NULL, "SystemError", NULL, "Workflow failed: %s", why);
 	adw_updated(r, ok ? "status: completed" : "status: failed");
@@ -582,7 +610,8 @@ int adw_runner_run(const struct adw_config *cfg, const char *conninfo, const cha
 		if (strcmp(r.runtime, "dry-run") == 0)
 			cJSON_AddBoolToObject(p, "dry_run", 1);
 		system_event(&r, NULL, "SystemInfo", p, "Workflow started: %s (%s%s)", r.name,
-			     r.wf.name, strcmp(r.runtime, "dry-run") == 0 ? ", dry run: no model" : "");
+			     r.wf.name,
+			     strcmp(r.runtime, "dry-run") == 0 ? ", dry run: no model" : "");
 	}
 	adw_updated(&r, "status: in_progress");
 	for (i = 0; i < r.wf.nsteps; i++) {

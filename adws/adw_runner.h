@@ -15,8 +15,8 @@
 /** Exit codes of adw-run (also returned by adw_runner_run). */
 enum adw_runner_exit {
 	ADW_RUNNER_COMPLETED = 0, /* the ADW ended completed (or was already finished) */
-	ADW_RUNNER_FAILED = 1,    /* the ADW ended failed */
-	ADW_RUNNER_USAGE = 2,     /* bad arguments, configuration or unknown ADW */
+	ADW_RUNNER_FAILED = 1,	  /* the ADW ended failed */
+	ADW_RUNNER_USAGE = 2,	  /* bad arguments, configuration or unknown ADW */
 };
 
 /**

@@ -14,11 +14,11 @@
 #include "adw_log.h"
 #include "adw_mem.h"
 
-#define RESULT_CLIP 4000   /* ToolResultBlock content and payload content */
-#define RESPONSE_CLIP 2000 /* PostToolUse tool_response */
-#define WARN_CLIP 4000     /* a non-JSON line in a SystemWarning */
-#define ERROR_CLIP 1000    /* result text quoted in res->error */
-#define MAX_TOOLS 4096     /* pending tool calls kept; the oldest go first */
+#define RESULT_CLIP 4000		/* ToolResultBlock content and payload content */
+#define RESPONSE_CLIP 2000		/* PostToolUse tool_response */
+#define WARN_CLIP 4000			/* a non-JSON line in a SystemWarning */
+#define ERROR_CLIP 1000			/* result text quoted in res->error */
+#define MAX_TOOLS 4096			/* pending tool calls kept; the oldest go first */
 #define KEEP_LINE_MEM ((size_t)1 << 20) /* line memory kept between lines */
 
 struct adw_streamjson_tool {
@@ -158,8 +158,8 @@ static void on_other(struct adw_streamjson *sj, const cJSON *root, const char *w
 static void on_init(struct adw_streamjson *sj, const cJSON *root)
 {
 	static const char *const keys[] = {
-		"subtype", "session_id", "model", "cwd", "tools",
-		"claude_code_version", "permissionMode", "mcp_servers",
+	    "subtype", "session_id",	      "model",		"cwd",
+	    "tools",   "claude_code_version", "permissionMode", "mcp_servers",
 	};
 	const char *sid = str_of(root, "session_id");
 	const char *ver = str_of(root, "claude_code_version");
@@ -240,7 +240,7 @@ static void on_assistant(struct adw_streamjson *sj, const cJSON *root)
 		return;
 	}
 	/* One block per line in 2.x, but a message may hold several. */
-	cJSON_ArrayForEach(block, content) {
+	cJSON_ArrayForEach (block, content) {
 		const char *btype = str_of(block, "type");
 		const char *text;
 
@@ -279,7 +279,7 @@ static char *result_text(const cJSON *content, size_t limit)
 	if (cJSON_IsString(content))
 		return adw_event_clip(content->valuestring, limit, 0);
 	adw_buf_init(&b, 0);
-	cJSON_ArrayForEach(part, content) {
+	cJSON_ArrayForEach (part, content) {
 		const char *t = cJSON_IsString(part) ? part->valuestring : str_of(part, "text");
 		const char *pt = str_of(part, "type");
 		int rc = 0;
@@ -350,7 +350,7 @@ static void on_user(struct adw_streamjson *sj, const cJSON *root)
 	const cJSON *block;
 	bool other = !cJSON_IsArray(content);
 
-	cJSON_ArrayForEach(block, content) {
+	cJSON_ArrayForEach (block, content) {
 		const char *btype = str_of(block, "type");
 
 		if (btype && !strcmp(btype, "tool_result"))
@@ -371,7 +371,7 @@ static char *join_errors(const cJSON *root)
 	struct adw_buf b;
 
 	adw_buf_init(&b, 0);
-	cJSON_ArrayForEach(e, errors) {
+	cJSON_ArrayForEach (e, errors) {
 		if (!cJSON_IsString(e))
 			continue;
 		if ((b.len && adw_buf_adds(&b, "\n") < 0) || adw_buf_adds(&b, e->valuestring) < 0)
@@ -405,9 +405,19 @@ static char *result_error(const cJSON *root, const char *subtype, const char *te
 static void on_result(struct adw_streamjson *sj, const cJSON *root)
 {
 	static const char *const keys[] = {
-		"subtype", "is_error", "num_turns", "duration_ms", "total_cost_usd",
-		"usage", "modelUsage", "session_id", "terminal_reason", "stop_reason",
-		"api_error_status", "errors", "permission_denials",
+	    "subtype",
+	    "is_error",
+	    "num_turns",
+	    "duration_ms",
+	    "total_cost_usd",
+	    "usage",
+	    "modelUsage",
+	    "session_id",
+	    "terminal_reason",
+	    "stop_reason",
+	    "api_error_status",
+	    "errors",
+	    "permission_denials",
 	};
 	const char *subtype = str_of(root, "subtype");
 	const char *text = str_of(root, "result");
@@ -557,8 +567,8 @@ out:
 
 static void drop_line(struct adw_streamjson *sj)
 {
-	char *content = adw_xasprintf("claude: dropped a stdout line longer than %zu bytes",
-				      sj->max_line);
+	char *content =
+	    adw_xasprintf("claude: dropped a stdout line longer than %zu bytes", sj->max_line);
 	cJSON *payload = cJSON_CreateObject();
 
 	cJSON_AddNumberToObject(payload, "max_line", (double)sj->max_line);

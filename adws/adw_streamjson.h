@@ -21,18 +21,18 @@
 struct adw_streamjson_tool; /* a pending tool_use, private */
 
 struct adw_streamjson {
-	adw_emit_fn emit;              /* where events go */
-	void *emit_ud;                 /* emit's first argument */
-	struct adw_step_result *res;   /* filled from init and result lines; borrowed */
-	bool got_result;               /* a result line was seen */
-	bool discarding;               /* skipping the rest of an over-long line */
-	size_t max_line;               /* line cap in bytes; ADW_STREAMJSON_MAX_LINE by default */
-	struct adw_buf line;           /* the partial line of adw_streamjson_feed() */
+	adw_emit_fn emit;	     /* where events go */
+	void *emit_ud;		     /* emit's first argument */
+	struct adw_step_result *res; /* filled from init and result lines; borrowed */
+	bool got_result;	     /* a result line was seen */
+	bool discarding;	     /* skipping the rest of an over-long line */
+	size_t max_line;	     /* line cap in bytes; ADW_STREAMJSON_MAX_LINE by default */
+	struct adw_buf line;	     /* the partial line of adw_streamjson_feed() */
 	struct adw_streamjson_tool *tools; /* tool_use id -> name, input, until paired */
 	size_t ntools, captools;
-	long long lines;               /* lines handled, empty ones excluded */
-	long long dropped;             /* lines dropped for being too long */
-	int emit_failures;             /* emit calls that returned -1 */
+	long long lines;   /* lines handled, empty ones excluded */
+	long long dropped; /* lines dropped for being too long */
+	int emit_failures; /* emit calls that returned -1 */
 };
 
 /**

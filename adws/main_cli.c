@@ -40,33 +40,35 @@ struct cli {
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"usage: adw <command> [arguments] [options]\n"
-		"\n"
-		"Commands:\n"
-		"  start WORKFLOW PROMPT [--dir DIR] [--name NAME] [--runtime R] [--model M] [--follow]\n"
-		"                         create an ADW; a running adw-server or `adw worker` runs it\n"
-		"  trigger NAME WORKFLOW PROMPT DIR [MODEL]\n"
-		"                         the original's manual trigger (same order), then start\n"
-		"  run WORKFLOW PROMPT [--dir DIR] [--name NAME] [--runtime R] [--model M]\n"
-		"                         run an ADW in the foreground, no server needed\n"
-		"  list [--status S] [--limit N]   ADWs, newest first\n"
-		"  show ID|NAME                    one ADW with its steps\n"
-		"  follow ID|NAME                  print events as they happen until the ADW ends\n"
-		"  workflows                       the workflows and their steps\n"
-		"  migrate                         apply pending database migrations\n"
-		"  worker [--max-running N]        run pending ADWs (a supervisor without HTTP)\n"
-		"\n"
-		"Options:\n"
-		"  --database-url URL  PostgreSQL (DATABASE_URL; default: the embedded cluster)\n"
-		"  --home DIR          state directory (ADW_HOME; default ./.adw)\n"
-		"  --json              print JSON (list, show, start, workflows)\n"
-		"  -h, --help          this help;  --version  the version\n"
-		"\n"
-		"Environment: DATABASE_URL, ADW_HOME, ADW_WORKDIR, ADW_RUNTIME (claude|dry-run),\n"
-		"ADW_CLAUDE_BIN, ADW_MODEL, ADW_MAX_RUNNING, ADW_LISTEN.\n"
-		"Exit status: 0 ok, 1 the operation failed (or the ADW did not complete),\n"
-		"2 usage or configuration error.\n");
+	fprintf(
+	    f,
+	    "usage: adw <command> [arguments] [options]\n"
+	    "\n"
+	    "Commands:\n"
+	    "  start WORKFLOW PROMPT [--dir DIR] [--name NAME] [--runtime R] [--model M] "
+	    "[--follow]\n"
+	    "                         create an ADW; a running adw-server or `adw worker` runs it\n"
+	    "  trigger NAME WORKFLOW PROMPT DIR [MODEL]\n"
+	    "                         the original's manual trigger (same order), then start\n"
+	    "  run WORKFLOW PROMPT [--dir DIR] [--name NAME] [--runtime R] [--model M]\n"
+	    "                         run an ADW in the foreground, no server needed\n"
+	    "  list [--status S] [--limit N]   ADWs, newest first\n"
+	    "  show ID|NAME                    one ADW with its steps\n"
+	    "  follow ID|NAME                  print events as they happen until the ADW ends\n"
+	    "  workflows                       the workflows and their steps\n"
+	    "  migrate                         apply pending database migrations\n"
+	    "  worker [--max-running N]        run pending ADWs (a supervisor without HTTP)\n"
+	    "\n"
+	    "Options:\n"
+	    "  --database-url URL  PostgreSQL (DATABASE_URL; default: the embedded cluster)\n"
+	    "  --home DIR          state directory (ADW_HOME; default ./.adw)\n"
+	    "  --json              print JSON (list, show, start, workflows)\n"
+	    "  -h, --help          this help;  --version  the version\n"
+	    "\n"
+	    "Environment: DATABASE_URL, ADW_HOME, ADW_WORKDIR, ADW_RUNTIME (claude|dry-run),\n"
+	    "ADW_CLAUDE_BIN, ADW_MODEL, ADW_MAX_RUNNING, ADW_LISTEN.\n"
+	    "Exit status: 0 ok, 1 the operation failed (or the ADW did not complete),\n"
+	    "2 usage or configuration error.\n");
 }
 
 static int die_usage(const char *fmt, const char *arg)
@@ -142,8 +144,8 @@ static void print_adw(const cJSON *a)
 
 	fmt_duration(jnum(a, "duration_ms"), dur, sizeof(dur));
 	printf("ADW %s  %s\n", jstr(a, "name"), jstr(a, "id"));
-	printf("  workflow   %s (%d/%d steps)\n", jstr(a, "workflow"), (int)jnum(a, "completed_steps"),
-	       (int)jnum(a, "total_steps"));
+	printf("  workflow   %s (%d/%d steps)\n", jstr(a, "workflow"),
+	       (int)jnum(a, "completed_steps"), (int)jnum(a, "total_steps"));
 	printf("  status     %s%s%s\n", jstr(a, "status"), jstr(a, "current_step") ? ", step " : "",
 	       jstr(a, "current_step") ? jstr(a, "current_step") : "");
 	printf("  runtime    %s%s%s%s\n", jstr(a, "runtime"),
@@ -160,14 +162,15 @@ static void print_adw(const cJSON *a)
 		       jstr(a, "error_step") ? ": " : "", jstr(a, "error"));
 	if (jstr(a, "log_path"))
 		printf("  log        %s\n", jstr(a, "log_path"));
-	cJSON_ArrayForEach(s, arts)
+	cJSON_ArrayForEach (s, arts)
 		printf("  %-10s %s\n", s->string, cJSON_GetStringValue(s));
 	printf("  steps:\n");
-	cJSON_ArrayForEach(s, steps) {
+	cJSON_ArrayForEach (s, steps) {
 		fmt_duration(jnum(s, "duration_ms"), dur, sizeof(dur));
 		printf("    %-10s %-10s %8s%s%s%s%s\n", jstr(s, "name"), jstr(s, "status"), dur,
-		       jstr(s, "verdict") ? "  verdict " : "", jstr(s, "verdict") ? jstr(s, "verdict") : "",
-		       jstr(s, "error") ? "  " : "", jstr(s, "error") ? jstr(s, "error") : "");
+		       jstr(s, "verdict") ? "  verdict " : "",
+		       jstr(s, "verdict") ? jstr(s, "verdict") : "", jstr(s, "error") ? "  " : "",
+		       jstr(s, "error") ? jstr(s, "error") : "");
 	}
 }
 
@@ -195,9 +198,10 @@ static void print_event(const cJSON *e)
 	if (!strcmp(type, "StepStart") || !strcmp(type, "StepEnd")) {
 		const cJSON *p = cJSON_GetObjectItemCaseSensitive(e, "payload");
 
-		printf("          ── step %d %s %s%s%s\n", (int)jnum(p, "index") + 1, jstr(p, "step"),
-		       !strcmp(type, "StepStart") ? "started" : jstr(p, "status"),
-		       jstr(p, "verdict") ? ", verdict " : "", jstr(p, "verdict") ? jstr(p, "verdict") : "");
+		printf("          ── step %d %s %s%s%s\n", (int)jnum(p, "index") + 1,
+		       jstr(p, "step"), !strcmp(type, "StepStart") ? "started" : jstr(p, "status"),
+		       jstr(p, "verdict") ? ", verdict " : "",
+		       jstr(p, "verdict") ? jstr(p, "verdict") : "");
 	}
 }
 
@@ -237,7 +241,7 @@ static int follow(struct cli *c, const char *id)
 		}
 		root = cJSON_Parse(json);
 		events = cJSON_GetObjectItemCaseSensitive(root, "events");
-		cJSON_ArrayForEach(e, events) {
+		cJSON_ArrayForEach (e, events) {
 			print_event(e);
 			got++;
 		}
@@ -265,13 +269,13 @@ static int parse_start_opts(int argc, char **argv, struct start_opts *o, struct 
 {
 	enum { O_DIR = 300, O_NAME, O_RUNTIME, O_MODEL, O_FOLLOW, O_JSON };
 	static const struct option opts[] = {
-		{"dir", required_argument, NULL, O_DIR},
-		{"name", required_argument, NULL, O_NAME},
-		{"runtime", required_argument, NULL, O_RUNTIME},
-		{"model", required_argument, NULL, O_MODEL},
-		{"follow", no_argument, NULL, O_FOLLOW},
-		{"json", no_argument, NULL, O_JSON},
-		{NULL, 0, NULL, 0},
+	    {"dir", required_argument, NULL, O_DIR},
+	    {"name", required_argument, NULL, O_NAME},
+	    {"runtime", required_argument, NULL, O_RUNTIME},
+	    {"model", required_argument, NULL, O_MODEL},
+	    {"follow", no_argument, NULL, O_FOLLOW},
+	    {"json", no_argument, NULL, O_JSON},
+	    {NULL, 0, NULL, 0},
 	};
 	int ch;
 
@@ -293,9 +297,14 @@ static int parse_start_opts(int argc, char **argv, struct start_opts *o, struct 
 static int create(struct cli *c, const char *workflow, const char *prompt,
 		  const struct start_opts *o, const char *source, const char *status, char **id)
 {
-	struct adw_new in = {.workflow = workflow, .prompt = prompt, .name = o->name,
-			     .working_dir = o->dir, .runtime = o->runtime, .model = o->model,
-			     .source = source, .status = status};
+	struct adw_new in = {.workflow = workflow,
+			     .prompt = prompt,
+			     .name = o->name,
+			     .working_dir = o->dir,
+			     .runtime = o->runtime,
+			     .model = o->model,
+			     .source = source,
+			     .status = status};
 	struct adw_err err = {0};
 	char *json = NULL;
 
@@ -325,7 +334,8 @@ static int cmd_start(struct cli *c, int argc, char **argv)
 
 	if (i < 0 || argc - i != 2)
 		return die_usage("usage: adw start WORKFLOW PROMPT [--dir DIR] [--name NAME] "
-				 "[--runtime R] [--model M] [--follow]%s", "");
+				 "[--runtime R] [--model M] [--follow]%s",
+				 "");
 	rc = create(c, argv[i], argv[i + 1], &o, "cli", NULL, &id);
 	if (rc == 0 && o.follow)
 		rc = follow(c, id);
@@ -367,7 +377,8 @@ static int cmd_run(struct cli *c, int argc, char **argv)
 
 	if (i < 0 || argc - i != 2)
 		return die_usage("usage: adw run WORKFLOW PROMPT [--dir DIR] [--name NAME] "
-				 "[--runtime R] [--model M]%s", "");
+				 "[--runtime R] [--model M]%s",
+				 "");
 	/* Created in_progress: no supervisor may claim it; adw-run takes it over. */
 	rc = create(c, argv[i], argv[i + 1], &o, "cli-run", "in_progress", &id);
 	if (rc)
@@ -409,8 +420,8 @@ static int cmd_run(struct cli *c, int argc, char **argv)
 		;
 	if (!WIFEXITED(status) || WEXITSTATUS(status) > 1) {
 		char how[128];
-		char *why = adw_xasprintf("adw-run %s",
-					  adw_proc_describe(status, how, sizeof(how)));
+		char *why =
+		    adw_xasprintf("adw-run %s", adw_proc_describe(status, how, sizeof(how)));
 		bool changed = false;
 
 		if (adw_store_adw_fail(c->conn, id, why, &changed, &err) == 0 && changed)
@@ -472,10 +483,10 @@ static int cmd_list(struct cli *c, int argc, char **argv)
 {
 	enum { O_STATUS = 400, O_LIMIT, O_JSON };
 	static const struct option opts[] = {
-		{"status", required_argument, NULL, O_STATUS},
-		{"limit", required_argument, NULL, O_LIMIT},
-		{"json", no_argument, NULL, O_JSON},
-		{NULL, 0, NULL, 0},
+	    {"status", required_argument, NULL, O_STATUS},
+	    {"limit", required_argument, NULL, O_LIMIT},
+	    {"json", no_argument, NULL, O_JSON},
+	    {NULL, 0, NULL, 0},
 	};
 	struct adw_err err = {0};
 	const char *status = NULL;
@@ -492,7 +503,8 @@ static int cmd_list(struct cli *c, int argc, char **argv)
 		case O_LIMIT:
 			limit = strtol(optarg, &end, 10);
 			if (*end || limit < 1 || limit > ADW_STORE_LIST_MAX)
-				return die_usage("bad value '%s' for '--limit': expected 1..1000", optarg);
+				return die_usage("bad value '%s' for '--limit': expected 1..1000",
+						 optarg);
 			break;
 		case O_JSON: c->json = true; break;
 		default: return 2;
@@ -512,7 +524,7 @@ static int cmd_list(struct cli *c, int argc, char **argv)
 	root = cJSON_Parse(json);
 	printf("%-8s  %-28s %-22s %-14s %5s %9s  %s\n", "ID", "NAME", "WORKFLOW", "STATUS", "STEPS",
 	       "COST", "CREATED");
-	cJSON_ArrayForEach(a, cJSON_GetObjectItemCaseSensitive(root, "adws")) {
+	cJSON_ArrayForEach (a, cJSON_GetObjectItemCaseSensitive(root, "adws")) {
 		char steps[16];
 
 		snprintf(steps, sizeof(steps), "%d/%d", (int)jnum(a, "completed_steps"),
@@ -571,7 +583,8 @@ static int cmd_migrate(struct cli *c, int argc, char **argv)
 	free(dir);
 	if (rc < 0)
 		return fail("migrate", &err);
-	printf("%d migration%s applied; the schema is up to date\n", applied, applied == 1 ? "" : "s");
+	printf("%d migration%s applied; the schema is up to date\n", applied,
+	       applied == 1 ? "" : "s");
 	return 0;
 }
 
@@ -587,7 +600,8 @@ static int cmd_worker(struct cli *c, int argc, char **argv)
 		long n = strtol(argv[2], &end, 10);
 
 		if (*end || n < 1 || n > 1024)
-			return die_usage("bad value '%s' for '--max-running': expected 1..1024", argv[2]);
+			return die_usage("bad value '%s' for '--max-running': expected 1..1024",
+					 argv[2]);
 		c->cfg.max_running = (int)n;
 	} else if (argc != 1) {
 		return die_usage("usage: adw worker [--max-running N]%s", "");
@@ -618,12 +632,12 @@ int main(int argc, char **argv)
 		const char *name;
 		int (*fn)(struct cli *, int, char **);
 	} cmds[] = {
-		{"start", cmd_start}, {"trigger", cmd_trigger}, {"run", cmd_run},
-		{"list", cmd_list}, {"show", cmd_show}, {"follow", cmd_follow},
-		{"workflows", cmd_workflows}, {"migrate", cmd_migrate}, {"worker", cmd_worker},
+	    {"start", cmd_start},	  {"trigger", cmd_trigger}, {"run", cmd_run},
+	    {"list", cmd_list},		  {"show", cmd_show},	    {"follow", cmd_follow},
+	    {"workflows", cmd_workflows}, {"migrate", cmd_migrate}, {"worker", cmd_worker},
 	};
-	static const char *const later[] = {"pause", "resume", "cancel", "say", "redirect",
-					    "answer", "retry"};
+	static const char *const later[] = {"pause",	"resume", "cancel", "say",
+					    "redirect", "answer", "retry"};
 	struct cli c = {0};
 	struct adw_err err = {0};
 	int i = 1, rc = 2;
@@ -660,8 +674,10 @@ int main(int argc, char **argv)
 	}
 	for (size_t k = 0; k < sizeof(later) / sizeof(later[0]); k++) {
 		if (!strcmp(argv[i], later[k])) {
-			fprintf(stderr, "adw: %s: steering running ADWs is not available in this "
-					"version yet\n", argv[i]);
+			fprintf(stderr,
+				"adw: %s: steering running ADWs is not available in this "
+				"version yet\n",
+				argv[i]);
 			rc = 2;
 			goto out;
 		}

@@ -36,10 +36,10 @@ static void usage(FILE *f)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"adw-id", required_argument, NULL, 'a'},
-		{"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, 'V'},
-		{NULL, 0, NULL, 0},
+	    {"adw-id", required_argument, NULL, 'a'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {NULL, 0, NULL, 0},
 	};
 	struct adw_config cfg;
 	struct adw_err err = {0};
@@ -51,18 +51,10 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
-		case 'a':
-			id = optarg;
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		case 'V':
-			printf("adw-run %s\n", ADW_VERSION);
-			return 0;
-		default:
-			usage(stderr);
-			return 2;
+		case 'a': id = optarg; break;
+		case 'h': usage(stdout); return 0;
+		case 'V': printf("adw-run %s\n", ADW_VERSION); return 0;
+		default: usage(stderr); return 2;
 		}
 	}
 	if (!id || optind != argc) {

@@ -45,8 +45,8 @@ static int int_arg(const struct adw_request *req, const char *name, long long lo
 	if (errno || *end || n < lo || n > hi) {
 		struct adw_err err = {0};
 
-		adw_err_set(&err, ADW_ERR_MALFORMED, "bad value '%s' for '%s': expected %lld..%lld", v,
-			    name, lo, hi);
+		adw_err_set(&err, ADW_ERR_MALFORMED, "bad value '%s' for '%s': expected %lld..%lld",
+			    v, name, lo, hi);
 		adw_http_error(reply, &err);
 		return -1;
 	}
@@ -220,8 +220,8 @@ static void get_events(const struct adw_request *req, const char *adw, struct ad
 
 		adw_id = a && *a ? adw_xstrdup(a) : NULL;
 	}
-	rc = adw_store_events(conn, after, (int)limit, adw_id, agent && *agent ? agent : NULL, &json,
-			      &err);
+	rc = adw_store_events(conn, after, (int)limit, adw_id, agent && *agent ? agent : NULL,
+			      &json, &err);
 	finish(reply, rc, json, &err, 200);
 	free(adw_id);
 }
@@ -289,7 +289,8 @@ static void post_chat(const struct adw_request *req, struct adw_reply *reply)
 		adw_http_error(reply, &err);
 		goto out;
 	}
-	reply_json(reply, 200, adw_xasprintf("{\"reply\":%s,\"adw\":%s}", chat, adw ? adw : "null"));
+	reply_json(reply, 200,
+		   adw_xasprintf("{\"reply\":%s,\"adw\":%s}", chat, adw ? adw : "null"));
 out:
 	free(chat);
 	free(adw);

@@ -12,10 +12,10 @@
 #include "adw_mem.h"
 
 struct adw_buf {
-	char *data;  /* NUL-terminated; NULL until the first append */
-	size_t len;  /* bytes used, without the NUL */
-	size_t cap;  /* bytes allocated */
-	size_t max;  /* largest len allowed, in bytes; 0 = unlimited */
+	char *data; /* NUL-terminated; NULL until the first append */
+	size_t len; /* bytes used, without the NUL */
+	size_t cap; /* bytes allocated */
+	size_t max; /* largest len allowed, in bytes; 0 = unlimited */
 };
 
 /** Initialises an empty buffer that may grow to max bytes (0: no cap). */

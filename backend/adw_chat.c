@@ -80,13 +80,14 @@ static char *help_text(const struct adw_config *cfg)
 		}
 	}
 	adw_workflow_list_free(list, n);
-	if (adw_buf_adds(&b, "\nExample: start adw: plan_build_review: Add a --version flag to the CLI") < 0)
+	if (adw_buf_adds(
+		&b, "\nExample: start adw: plan_build_review: Add a --version flag to the CLI") < 0)
 		return adw_xstrdup("");
 	return adw_buf_detach(&b);
 }
 
-int adw_chat_handle(PGconn *conn, const struct adw_config *cfg, const char *message,
-		    char **reply, char **adw, struct adw_err *err)
+int adw_chat_handle(PGconn *conn, const struct adw_config *cfg, const char *message, char **reply,
+		    char **adw, struct adw_err *err)
 {
 	struct adw_chat_cmd cmd;
 	char *user = NULL, *text = NULL, *adw_json = NULL, *adw_id = NULL, *meta = NULL;
@@ -108,8 +109,8 @@ int adw_chat_handle(PGconn *conn, const struct adw_config *cfg, const char *mess
 		goto out;
 	m = cJSON_CreateObject();
 	if (cmd.kind == ADW_CHAT_START) {
-		struct adw_new in = {.workflow = cmd.workflow, .prompt = cmd.prompt,
-				     .source = "chat"};
+		struct adw_new in = {
+		    .workflow = cmd.workflow, .prompt = cmd.prompt, .source = "chat"};
 		struct adw_err cerr = {0};
 
 		if (adw_store_adw_create(conn, cfg, &in, &adw_json, &adw_id, &cerr) == 0) {
@@ -118,13 +119,15 @@ int adw_chat_handle(PGconn *conn, const struct adw_config *cfg, const char *mess
 			const cJSON *total = cJSON_GetObjectItemCaseSensitive(a, "total_steps");
 			const cJSON *rt = cJSON_GetObjectItemCaseSensitive(a, "runtime");
 
-			text = adw_xasprintf("Started ADW '%s' (id %s): %s, %d steps, runtime %s%s. "
-					     "It is pending until a supervisor picks it up; watch it in "
-					     "the ADWS view.",
-					     cJSON_GetStringValue(name), adw_id, cmd.workflow,
-					     (int)cJSON_GetNumberValue(total), cJSON_GetStringValue(rt),
-					     strcmp(cJSON_GetStringValue(rt), "dry-run") == 0
-						     ? " (dry run: no model will run)" : "");
+			text = adw_xasprintf(
+			    "Started ADW '%s' (id %s): %s, %d steps, runtime %s%s. "
+			    "It is pending until a supervisor picks it up; watch it in "
+			    "the ADWS view.",
+			    cJSON_GetStringValue(name), adw_id, cmd.workflow,
+			    (int)cJSON_GetNumberValue(total), cJSON_GetStringValue(rt),
+			    strcmp(cJSON_GetStringValue(rt), "dry-run") == 0
+				? " (dry run: no model will run)"
+				: "");
 			cJSON_AddStringToObject(m, "type", "adw_started");
 			cJSON_AddStringToObject(m, "adw_id", adw_id);
 			cJSON_Delete(a);

@@ -16,14 +16,14 @@
 #include "adw_err.h"
 
 enum adw_chat_kind {
-	ADW_CHAT_HELP,  /* not a command: answer with the command list */
+	ADW_CHAT_HELP,	/* not a command: answer with the command list */
 	ADW_CHAT_START, /* start adw: <workflow>: <prompt> */
 };
 
 struct adw_chat_cmd {
 	enum adw_chat_kind kind;
 	char *workflow; /* START: normalised name (owned) */
-	char *prompt;   /* START: trimmed prompt (owned; may be empty) */
+	char *prompt;	/* START: trimmed prompt (owned; may be empty) */
 };
 
 #define ADW_CHAT_MESSAGE_MAX (256 * 1024) /* bytes of one chat message */
@@ -40,7 +40,7 @@ void adw_chat_cmd_release(struct adw_chat_cmd *cmd);
  * as an error. Errors: INVALID for an empty or oversized message (nothing
  * stored), UNAVAILABLE.
  */
-int adw_chat_handle(PGconn *conn, const struct adw_config *cfg, const char *message,
-		    char **reply, char **adw, struct adw_err *err) ADW_MUST_CHECK;
+int adw_chat_handle(PGconn *conn, const struct adw_config *cfg, const char *message, char **reply,
+		    char **adw, struct adw_err *err) ADW_MUST_CHECK;
 
 #endif

@@ -136,7 +136,7 @@ static int give_to_postgres(const char *path, struct adw_err *err)
 static bool postgres_can_write(const char *dir)
 {
 	char *argv[] = {(char *)"runuser", (char *)"-u", (char *)"postgres", (char *)"--",
-			(char *)"test", (char *)"-w", (char *)dir, NULL};
+			(char *)"test",	   (char *)"-w", (char *)dir,	     NULL};
 	struct adw_proc_opts opts = {.cwd = "/", .devnull_stdin = true};
 	struct adw_err err = {0};
 	int status;
@@ -149,7 +149,8 @@ static bool postgres_can_write(const char *dir)
 static bool server_up(const char *sockdir)
 {
 	char *ci = adw_xasprintf("host=%s port=5432 user=postgres dbname=postgres "
-				 "connect_timeout=2", sockdir);
+				 "connect_timeout=2",
+				 sockdir);
 	bool up = PQping(ci) == PQPING_OK;
 
 	free(ci);
@@ -167,12 +168,14 @@ static int write_conf(const char *datadir, const char *sockdir, struct adw_err *
 			    strerror(errno));
 		goto out;
 	}
-	fprintf(f, "\n# adw embedded cluster: unix socket only\n"
-		   "listen_addresses = ''\n"
-		   "unix_socket_directories = '%s'\n"
-		   "unix_socket_permissions = 0700\n"
-		   "port = 5432\n"
-		   "max_connections = 200\n", sockdir);
+	fprintf(f,
+		"\n# adw embedded cluster: unix socket only\n"
+		"listen_addresses = ''\n"
+		"unix_socket_directories = '%s'\n"
+		"unix_socket_permissions = 0700\n"
+		"port = 5432\n"
+		"max_connections = 200\n",
+		sockdir);
 	if (fclose(f) != 0) {
 		adw_err_set(err, ADW_ERR_UNAVAILABLE, "cannot write '%s'", path);
 		goto out;
@@ -226,24 +229,26 @@ int adw_cluster_ensure(const struct adw_config *cfg, bool *started, struct adw_e
 
 	*started = false;
 	if (mkdir(cfg->home, 0755) < 0 && errno != EEXIST) {
-		adw_err_set(err, ADW_ERR_UNAVAILABLE, "cannot create ADW_HOME '%s': %s",
-			    cfg->home, strerror(errno));
+		adw_err_set(err, ADW_ERR_UNAVAILABLE, "cannot create ADW_HOME '%s': %s", cfg->home,
+			    strerror(errno));
 		goto out;
 	}
 	if (make_dir(pgdir, err) < 0 || give_to_postgres(pgdir, err) < 0)
 		goto out;
 	if (geteuid() == 0 && !postgres_can_write(pgdir)) {
-		adw_err_set(err, ADW_ERR_UNAVAILABLE,
-			    "the 'postgres' user cannot reach '%s' (a parent directory is private); "
-			    "set ADW_HOME to a reachable directory (e.g. /var/lib/adw) or set "
-			    "DATABASE_URL", pgdir);
+		adw_err_set(
+		    err, ADW_ERR_UNAVAILABLE,
+		    "the 'postgres' user cannot reach '%s' (a parent directory is private); "
+		    "set ADW_HOME to a reachable directory (e.g. /var/lib/adw) or set "
+		    "DATABASE_URL",
+		    pgdir);
 		goto out;
 	}
 	if (make_dir(sockdir, err) < 0 || give_to_postgres(sockdir, err) < 0)
 		goto out;
 	if (stat(version, &st) != 0) {
-		const char *args[] = {"-D", datadir, "-U", "postgres", "-A", "trust",
-				      "-E", "UTF8", "--locale=C.UTF-8", NULL};
+		const char *args[] = {"-D",    datadir, "-U",	"postgres",	    "-A",
+				      "trust", "-E",	"UTF8", "--locale=C.UTF-8", NULL};
 
 		adw_log_info("creating the embedded database in %s", datadir);
 		if (run_pg("initdb", args, initlog, err) < 0)
@@ -252,8 +257,8 @@ int adw_cluster_ensure(const struct adw_config *cfg, bool *started, struct adw_e
 			goto out;
 	}
 	if (!server_up(sockdir)) {
-		const char *args[] = {"-D", datadir, "-l", serverlog, "-w", "-t", "60",
-				      "-s", "start", NULL};
+		const char *args[] = {"-D", datadir, "-l", serverlog, "-w",
+				      "-t", "60",    "-s", "start",   NULL};
 
 		adw_log_info("starting the embedded database (socket in %s)", sockdir);
 		if (run_pg("pg_ctl", args, initlog, err) < 0)

@@ -27,8 +27,8 @@ char *adw_cluster_conninfo(const struct adw_config *cfg);
  * the server (so the caller should stop it). Returns 0, or -1 with err
  * (UNAVAILABLE) naming the failed step and the log to read.
  */
-int adw_cluster_ensure(const struct adw_config *cfg, bool *started, struct adw_err *err)
-	ADW_MUST_CHECK;
+int adw_cluster_ensure(const struct adw_config *cfg, bool *started,
+		       struct adw_err *err) ADW_MUST_CHECK;
 /** Stops the cluster (pg_ctl stop -m fast). Returns 0 or -1 with err. */
 int adw_cluster_stop(const struct adw_config *cfg, struct adw_err *err);
 

@@ -14,17 +14,17 @@
 #include "adw_err.h"
 
 struct adw_config {
-	char *database_url; /* DATABASE_URL; NULL = the embedded cluster */
-	char *home;         /* ADW_HOME, absolute; default "$PWD/.adw" */
-	char *listen_host;  /* from ADW_LISTEN; default "127.0.0.1" */
+	char *database_url;   /* DATABASE_URL; NULL = the embedded cluster */
+	char *home;	      /* ADW_HOME, absolute; default "$PWD/.adw" */
+	char *listen_host;    /* from ADW_LISTEN; default "127.0.0.1" */
 	unsigned listen_port; /* from ADW_LISTEN; default 9403; 0 = any free port */
-	char *workdir;      /* ADW_WORKDIR, absolute; default $PWD */
-	char *runtime;      /* ADW_RUNTIME: "claude" or "dry-run" */
-	char *claude_bin;   /* ADW_CLAUDE_BIN; default "claude" (looked up on PATH) */
-	char *model;        /* ADW_MODEL; NULL = the runtime's default */
-	int max_running;    /* ADW_MAX_RUNNING, 1..1024; default 8 */
-	char *data_dir;     /* ADW_DATA_DIR or the compiled/source default */
-	char *run_bin;      /* ADW_RUN_BIN or the built/installed adw-run */
+	char *workdir;	      /* ADW_WORKDIR, absolute; default $PWD */
+	char *runtime;	      /* ADW_RUNTIME: "claude" or "dry-run" */
+	char *claude_bin;     /* ADW_CLAUDE_BIN; default "claude" (looked up on PATH) */
+	char *model;	      /* ADW_MODEL; NULL = the runtime's default */
+	int max_running;      /* ADW_MAX_RUNNING, 1..1024; default 8 */
+	char *data_dir;	      /* ADW_DATA_DIR or the compiled/source default */
+	char *run_bin;	      /* ADW_RUN_BIN or the built/installed adw-run */
 };
 
 /**
@@ -39,8 +39,8 @@ void adw_config_release(struct adw_config *cfg);
  * Parses "host:port" (port 0..65535) into cfg's listen fields. Returns 0 or
  * -1 with err (INVALID).
  */
-int adw_config_set_listen(struct adw_config *cfg, const char *value, struct adw_err *err)
-	ADW_MUST_CHECK;
+int adw_config_set_listen(struct adw_config *cfg, const char *value,
+			  struct adw_err *err) ADW_MUST_CHECK;
 /** Path of a data subdirectory, e.g. "migrations". Caller frees. */
 char *adw_config_data_path(const struct adw_config *cfg, const char *sub);
 /**

@@ -77,19 +77,13 @@ PGresult *adw_db_query(PGconn *conn, const char *sql, int n, const char *const *
 	adw_log_warn("query failed: sqlstate=%s %s", state ? state : "-",
 		     res ? PQresultErrorMessage(res) : PQerrorMessage(conn));
 	switch (code) {
-	case ADW_ERR_UNAVAILABLE:
-		adw_err_set(err, code, "database unavailable");
-		break;
-	case ADW_ERR_CONFLICT:
-		adw_err_set(err, code, "conflicts with an existing row");
-		break;
+	case ADW_ERR_UNAVAILABLE: adw_err_set(err, code, "database unavailable"); break;
+	case ADW_ERR_CONFLICT: adw_err_set(err, code, "conflicts with an existing row"); break;
 	case ADW_ERR_INVALID:
 		adw_err_set(err, code, "rejected by the database: %s",
 			    PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY));
 		break;
-	default:
-		adw_err_set(err, code, "database error (sqlstate %s)", state ? state : "-");
-		break;
+	default: adw_err_set(err, code, "database error (sqlstate %s)", state ? state : "-"); break;
 	}
 	PQclear(res);
 	return NULL;

@@ -10,14 +10,14 @@
 
 enum adw_errcode {
 	ADW_ERR_NONE = 0,
-	ADW_ERR_MALFORMED,   /* 400: the request cannot be parsed */
+	ADW_ERR_MALFORMED,    /* 400: the request cannot be parsed */
 	ADW_ERR_UNAUTHORIZED, /* 401 */
-	ADW_ERR_NOT_FOUND,   /* 404 */
-	ADW_ERR_CONFLICT,    /* 409: state conflict */
-	ADW_ERR_TOO_LARGE,   /* 413: body over the limit */
-	ADW_ERR_INVALID,     /* 422: valid JSON, invalid request */
-	ADW_ERR_UNAVAILABLE, /* 503: database unavailable */
-	ADW_ERR_INTERNAL,    /* 500 */
+	ADW_ERR_NOT_FOUND,    /* 404 */
+	ADW_ERR_CONFLICT,     /* 409: state conflict */
+	ADW_ERR_TOO_LARGE,    /* 413: body over the limit */
+	ADW_ERR_INVALID,      /* 422: valid JSON, invalid request */
+	ADW_ERR_UNAVAILABLE,  /* 503: database unavailable */
+	ADW_ERR_INTERNAL,     /* 500 */
 };
 
 struct adw_err {
@@ -26,8 +26,7 @@ struct adw_err {
 };
 
 /** Fills err (may be NULL) with code and a printf message; returns -1. */
-int adw_err_set(struct adw_err *err, enum adw_errcode code, const char *fmt, ...)
-	ADW_PRINTF(3, 4);
+int adw_err_set(struct adw_err *err, enum adw_errcode code, const char *fmt, ...) ADW_PRINTF(3, 4);
 /** The wire name of code ("not_found", ...); static string. */
 const char *adw_errcode_name(enum adw_errcode code);
 /** The HTTP status for code (400, 404, ...). */

@@ -171,16 +171,15 @@ void adw_event_fix_utf8(char *s)
 	}
 }
 
-int adw_event_insert(PGconn *conn, const struct adw_event *ev, long long *id,
-		     struct adw_err *err)
+int adw_event_insert(PGconn *conn, const struct adw_event *ev, long long *id, struct adw_err *err)
 {
-	char *summary = ev->summary ? adw_event_clip(ev->summary, SUMMARY_MAX, 1)
-				    : adw_event_summarize(ev);
+	char *summary =
+	    ev->summary ? adw_event_clip(ev->summary, SUMMARY_MAX, 1) : adw_event_summarize(ev);
 	char *payload = ev->payload ? cJSON_PrintUnformatted(ev->payload) : NULL;
 	char *content = adw_xstrdup(ev->content ? ev->content : "");
 	const char *params[8] = {
-		ev->adw_id, ev->agent_id, ev->step, adw_event_category_name(ev->category),
-		ev->type, content, summary, payload ? payload : "{}",
+	    ev->adw_id, ev->agent_id, ev->step, adw_event_category_name(ev->category),
+	    ev->type,	content,      summary,	payload ? payload : "{}",
 	};
 
 	adw_event_fix_utf8(content);

@@ -14,12 +14,13 @@
 #include "adw_err.h"
 
 enum adw_event_category {
-	ADW_CAT_ADW_STEP,      /* "adw_step": StepStart, StepEnd */
-	ADW_CAT_RESPONSE,      /* "response": TextBlock, ThinkingBlock, ToolUseBlock, ToolResultBlock, Result */
-	ADW_CAT_HOOK,          /* "hook": PreToolUse, PostToolUse, Stop */
-	ADW_CAT_SYSTEM,        /* "system": SystemInfo, SystemWarning, SystemError, AdwCreated, ... */
-	ADW_CAT_CHAT,          /* "chat": ChatMessage */
-	ADW_CAT_CONTROL,       /* "control": steering of a running ADW */
+	ADW_CAT_ADW_STEP, /* "adw_step": StepStart, StepEnd */
+	ADW_CAT_RESPONSE, /* "response": TextBlock, ThinkingBlock, ToolUseBlock, ToolResultBlock,
+			     Result */
+	ADW_CAT_HOOK,	  /* "hook": PreToolUse, PostToolUse, Stop */
+	ADW_CAT_SYSTEM,	  /* "system": SystemInfo, SystemWarning, SystemError, AdwCreated, ... */
+	ADW_CAT_CHAT,	  /* "chat": ChatMessage */
+	ADW_CAT_CONTROL,  /* "control": steering of a running ADW */
 	ADW_CAT_FILE_TRACKING, /* "file_tracking": FileTrackingBlock */
 };
 

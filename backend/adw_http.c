@@ -120,11 +120,16 @@ static const char *content_type(const char *path)
 	static const struct {
 		const char *ext, *type;
 	} types[] = {
-		{".html", "text/html; charset=utf-8"}, {".js", "text/javascript; charset=utf-8"},
-		{".mjs", "text/javascript; charset=utf-8"}, {".css", "text/css; charset=utf-8"},
-		{".json", "application/json"}, {".svg", "image/svg+xml"}, {".png", "image/png"},
-		{".ico", "image/x-icon"}, {".txt", "text/plain; charset=utf-8"},
-		{".woff2", "font/woff2"},
+	    {".html", "text/html; charset=utf-8"},
+	    {".js", "text/javascript; charset=utf-8"},
+	    {".mjs", "text/javascript; charset=utf-8"},
+	    {".css", "text/css; charset=utf-8"},
+	    {".json", "application/json"},
+	    {".svg", "image/svg+xml"},
+	    {".png", "image/png"},
+	    {".ico", "image/x-icon"},
+	    {".txt", "text/plain; charset=utf-8"},
+	    {".woff2", "font/woff2"},
 	};
 	const char *dot = strrchr(path, '.');
 
@@ -180,8 +185,8 @@ static enum MHD_Result send_static(struct adw_http *http, struct MHD_Connection 
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-				  const char *method, const char *version,
-				  const char *upload_data, size_t *upload_data_size, void **req_cls)
+				  const char *method, const char *version, const char *upload_data,
+				  size_t *upload_data_size, void **req_cls)
 {
 	struct adw_http *http = cls;
 	struct req_state *st = *req_cls;
@@ -255,8 +260,8 @@ struct adw_http *adw_http_start(const struct adw_config *cfg, const char *connin
 				struct adw_err *err)
 {
 	struct adw_http *http = adw_xcalloc(1, sizeof(*http));
-	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
-				 .ai_flags = AI_NUMERICSERV};
+	struct addrinfo hints = {
+	    .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV};
 	struct addrinfo *ai = NULL;
 	char port[16];
 	const union MHD_DaemonInfo *info;
@@ -277,19 +282,17 @@ struct adw_http *adw_http_start(const struct adw_config *cfg, const char *connin
 	if (ai->ai_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	http->daemon = MHD_start_daemon(
-		flags, (uint16_t)cfg->listen_port, NULL, NULL, on_request, http,
-		MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, http,
-		MHD_OPTION_SOCK_ADDR, ai->ai_addr,
-		MHD_OPTION_THREAD_POOL_SIZE, (unsigned)ADW_HTTP_THREADS,
-		MHD_OPTION_CONNECTION_LIMIT, (unsigned)4096,
-		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
-		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
-		MHD_OPTION_NOTIFY_COMPLETED, on_completed, http,
-		MHD_OPTION_END);
+	    flags, (uint16_t)cfg->listen_port, NULL, NULL, on_request, http,
+	    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, http, MHD_OPTION_SOCK_ADDR, ai->ai_addr,
+	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned)ADW_HTTP_THREADS, MHD_OPTION_CONNECTION_LIMIT,
+	    (unsigned)4096, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024), MHD_OPTION_NOTIFY_COMPLETED,
+	    on_completed, http, MHD_OPTION_END);
 	freeaddrinfo(ai);
 	if (!http->daemon) {
-		adw_err_set(err, ADW_ERR_UNAVAILABLE, "cannot listen on %s:%u: %s", cfg->listen_host,
-			    cfg->listen_port, errno ? strerror(errno) : "address in use?");
+		adw_err_set(err, ADW_ERR_UNAVAILABLE, "cannot listen on %s:%u: %s",
+			    cfg->listen_host, cfg->listen_port,
+			    errno ? strerror(errno) : "address in use?");
 		goto fail;
 	}
 	info = MHD_get_daemon_info(http->daemon, MHD_DAEMON_INFO_BIND_PORT);

@@ -15,24 +15,24 @@
 #include "adw_err.h"
 
 #define ADW_HTTP_BODY_MAX (1024 * 1024) /* bytes of a request body; more is 413 */
-#define ADW_HTTP_THREADS 4              /* MHD pool threads, each with one PGconn */
+#define ADW_HTTP_THREADS 4		/* MHD pool threads, each with one PGconn */
 
 struct adw_http;
 
 /** What a handler answers: a status and a JSON body (owned, NUL-terminated). */
 struct adw_reply {
 	unsigned status;
-	char *body;  /* JSON text; freed by the server */
+	char *body;	   /* JSON text; freed by the server */
 	const char *allow; /* Allow header for 405, static string */
 };
 
 /** A parsed request as the API handlers see it; all borrowed. */
 struct adw_request {
 	const char *method;
-	const char *path;      /* without the query string */
-	const char *body;      /* NUL-terminated; "" when none */
+	const char *path; /* without the query string */
+	const char *body; /* NUL-terminated; "" when none */
 	size_t body_len;
-	void *conn;            /* MHD connection, for adw_request_arg() */
+	void *conn; /* MHD connection, for adw_request_arg() */
 	const struct adw_config *cfg;
 	const char *conninfo;
 };

@@ -47,9 +47,9 @@ static void vlog(enum adw_log_level level, const char *fmt, va_list ap)
 	gettimeofday(&tv, NULL);
 	gmtime_r(&tv.tv_sec, &tm);
 	n = strftime(line, sizeof(line), "%Y-%m-%dT%H:%M:%S", &tm);
-	n += (size_t)snprintf(line + n, sizeof(line) - n, ".%03ldZ %s[%ld] %s: ",
-			      (long)(tv.tv_usec / 1000), log_prog, (long)getpid(),
-			      level_name(level));
+	n += (size_t)snprintf(line + n, sizeof(line) - n,
+			      ".%03ldZ %s[%ld] %s: ", (long)(tv.tv_usec / 1000), log_prog,
+			      (long)getpid(), level_name(level));
 	if (n < sizeof(line))
 		vsnprintf(line + n, sizeof(line) - n, fmt, ap);
 	n = strlen(line);

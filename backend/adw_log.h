@@ -27,7 +27,7 @@ void adw_log_write(enum adw_log_level level, const char *fmt, ...) ADW_PRINTF(2,
 
 /** Aborts with file and line for an impossible state. */
 #define adw_bug(...) adw_bug_at(__FILE__, __LINE__, __VA_ARGS__)
-void adw_bug_at(const char *file, int line, const char *fmt, ...)
-	ADW_PRINTF(3, 4) __attribute__((noreturn));
+void adw_bug_at(const char *file, int line, const char *fmt, ...) ADW_PRINTF(3, 4)
+    __attribute__((noreturn));
 
 #endif

@@ -66,8 +66,9 @@ static int list_dir(const char *dir, struct migration **out, size_t *count, stru
 	size_t n = 0;
 
 	if (!d)
-		return adw_err_set(err, ADW_ERR_INVALID, "cannot open migrations directory '%s': %s",
-				   dir, strerror(errno));
+		return adw_err_set(err, ADW_ERR_INVALID,
+				   "cannot open migrations directory '%s': %s", dir,
+				   strerror(errno));
 	while ((e = readdir(d))) {
 		const char *nm = e->d_name;
 		size_t len = strlen(nm);
@@ -96,8 +97,9 @@ static int list_dir(const char *dir, struct migration **out, size_t *count, stru
 		qsort(list, n, sizeof(*list), cmp_migration);
 	for (size_t i = 1; i < n; i++) {
 		if (list[i].version == list[i - 1].version) {
-			adw_err_set(err, ADW_ERR_INVALID, "migrations '%s' and '%s' share number %ld",
-				    list[i - 1].name, list[i].name, list[i].version);
+			adw_err_set(err, ADW_ERR_INVALID,
+				    "migrations '%s' and '%s' share number %ld", list[i - 1].name,
+				    list[i].name, list[i].version);
 			for (size_t j = 0; j < n; j++)
 				free(list[j].name);
 			free(list);
@@ -110,8 +112,8 @@ static int list_dir(const char *dir, struct migration **out, size_t *count, stru
 }
 
 /* Runs one migration file in its own transaction. */
-static int apply_one(PGconn *conn, const struct migration *m, const char *sql,
-		     const char *sum, struct adw_err *err)
+static int apply_one(PGconn *conn, const struct migration *m, const char *sql, const char *sum,
+		     struct adw_err *err)
 {
 	char version[32];
 	const char *params[3] = {version, m->name, sum};
@@ -130,16 +132,16 @@ static int apply_one(PGconn *conn, const struct migration *m, const char *sql,
 			msg[--len] = '\0';
 		PQclear(res);
 		PQclear(PQexec(conn, "ROLLBACK"));
-		adw_err_set(err, PQstatus(conn) == CONNECTION_BAD ? ADW_ERR_UNAVAILABLE
-								  : ADW_ERR_INTERNAL,
-			    "migration '%s' failed: %s", m->name, msg);
+		adw_err_set(
+		    err, PQstatus(conn) == CONNECTION_BAD ? ADW_ERR_UNAVAILABLE : ADW_ERR_INTERNAL,
+		    "migration '%s' failed: %s", m->name, msg);
 		free(msg);
 		return -1;
 	}
 	PQclear(res);
-	if (adw_db_exec(conn,
-			"INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)",
-			3, params, err) < 0 ||
+	if (adw_db_exec(
+		conn, "INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)",
+		3, params, err) < 0 ||
 	    adw_db_exec(conn, "COMMIT", 0, NULL, err) < 0) {
 		PQclear(PQexec(conn, "ROLLBACK"));
 		return -1;
@@ -172,8 +174,8 @@ int adw_migrate_run(PGconn *conn, const char *dir, int *applied, struct adw_err 
 			" applied_at timestamptz NOT NULL DEFAULT now())",
 			0, NULL, err) < 0)
 		goto out;
-	done = adw_db_query(conn, "SELECT version, name, checksum FROM schema_migrations", 0,
-			    NULL, err);
+	done = adw_db_query(conn, "SELECT version, name, checksum FROM schema_migrations", 0, NULL,
+			    err);
 	if (!done)
 		goto out;
 	for (size_t i = 0; i < count; i++) {

@@ -21,8 +21,8 @@
  * migration is rolled back, later ones are not tried); UNAVAILABLE when the
  * database is gone.
  */
-int adw_migrate_run(PGconn *conn, const char *dir, int *applied, struct adw_err *err)
-	ADW_MUST_CHECK;
+int adw_migrate_run(PGconn *conn, const char *dir, int *applied,
+		    struct adw_err *err) ADW_MUST_CHECK;
 /**
  * Hex SHA-256 of n bytes at p into out (65 bytes, NUL-terminated).
  */

@@ -14,10 +14,10 @@
 #include "adw_err.h"
 
 struct adw_proc_opts {
-	const char *cwd;        /* working directory; NULL = inherit */
-	const char *log_path;   /* stdout+stderr appended here; NULL = inherit */
-	bool devnull_stdin;     /* stdin from /dev/null (default: inherit) */
-	bool new_pgroup;        /* child leads a new process group (pgid = pid) */
+	const char *cwd;      /* working directory; NULL = inherit */
+	const char *log_path; /* stdout+stderr appended here; NULL = inherit */
+	bool devnull_stdin;   /* stdin from /dev/null (default: inherit) */
+	bool new_pgroup;      /* child leads a new process group (pgid = pid) */
 };
 
 /**

@@ -98,8 +98,8 @@ static int check_workdir(const char *dir, char **abs, struct adw_err *err)
 		return adw_err_set(err, ADW_ERR_INVALID, "working_dir must not be empty");
 	path = adw_config_abspath(dir);
 	if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode)) {
-		adw_err_set(err, ADW_ERR_INVALID, "working dir '%s' does not exist or is not a directory",
-			    dir);
+		adw_err_set(err, ADW_ERR_INVALID,
+			    "working dir '%s' does not exist or is not a directory", dir);
 		free(path);
 		return -1;
 	}
@@ -126,8 +126,8 @@ static bool name_ok(const char *s)
 }
 
 /* One-column, one-row query answering text (a JSON document). */
-static int query_text(PGconn *conn, const char *sql, int n, const char *const *params,
-		      char **out, struct adw_err *err)
+static int query_text(PGconn *conn, const char *sql, int n, const char *const *params, char **out,
+		      struct adw_err *err)
 {
 	PGresult *res = adw_db_query(conn, sql, n, params, err);
 
@@ -207,9 +207,11 @@ int adw_store_adw_create(PGconn *conn, const struct adw_config *cfg, const struc
 		goto out;
 	in_tx = true;
 	{
-		const char *params[10] = {name, wf.name, wf.description, in->prompt, workdir,
-					  runtime, model, total, meta,
-					  in->status ? in->status : "pending"};
+		const char *params[10] = {name,		  wf.name,
+					  wf.description, in->prompt,
+					  workdir,	  runtime,
+					  model,	  total,
+					  meta,		  in->status ? in->status : "pending"};
 
 		res = adw_db_query(conn,
 				   "INSERT INTO ai_developer_workflows (adw_name, workflow_type, "
@@ -230,23 +232,27 @@ int adw_store_adw_create(PGconn *conn, const struct adw_config *cfg, const struc
 
 		if (adw_db_exec(conn,
 				"INSERT INTO adw_steps (adw_id, position, name) "
-				"SELECT $1, ord - 1, s FROM unnest($2::text[]) WITH ORDINALITY AS t(s, ord)",
+				"SELECT $1, ord - 1, s FROM unnest($2::text[]) WITH ORDINALITY AS "
+				"t(s, ord)",
 				2, params, err) < 0)
 			goto out;
 	}
 	{
 		const char *params[1] = {new_id};
 
-		if (query_text(conn, "SELECT adw_json(a) FROM ai_developer_workflows a WHERE id = $1",
-			       1, params, &adw, err) < 0)
+		if (query_text(conn,
+			       "SELECT adw_json(a) FROM ai_developer_workflows a WHERE id = $1", 1,
+			       params, &adw, err) < 0)
 			goto out;
 	}
 	{
 		char *content = adw_xasprintf("ADW '%s' created: %s, %d steps, runtime %s", name,
 					      wf.name, wf.nsteps, runtime);
 		struct adw_event ev = {
-			.adw_id = new_id, .category = ADW_CAT_SYSTEM, .type = "AdwCreated",
-			.content = content,
+		    .adw_id = new_id,
+		    .category = ADW_CAT_SYSTEM,
+		    .type = "AdwCreated",
+		    .content = content,
 		};
 
 		payload = cJSON_CreateObject();
@@ -297,7 +303,7 @@ int adw_store_adw_get(PGconn *conn, const char *id_or_name, bool wrap, char **js
 				  "FROM ai_developer_workflows a "
 				  "WHERE a.id = $1::uuid OR ($1 IS NULL AND a.adw_name = $2) "
 				  "ORDER BY a.created_at DESC LIMIT 1"
-			        : "SELECT adw_json(a), a.id FROM ai_developer_workflows a "
+				: "SELECT adw_json(a), a.id FROM ai_developer_workflows a "
 				  "WHERE a.id = $1::uuid OR ($1 IS NULL AND a.adw_name = $2) "
 				  "ORDER BY a.created_at DESC LIMIT 1",
 			   2, params, err);
@@ -317,8 +323,9 @@ int adw_store_adw_get(PGconn *conn, const char *id_or_name, bool wrap, char **js
 
 static bool status_known(const char *s)
 {
-	static const char *const known[] = {"pending", "in_progress", "paused", "awaiting_input",
-					    "completed", "failed", "cancelled"};
+	static const char *const known[] = {"pending",	      "in_progress", "paused",
+					    "awaiting_input", "completed",   "failed",
+					    "cancelled"};
 
 	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
 		if (strcmp(s, known[i]) == 0)
@@ -336,16 +343,18 @@ int adw_store_adw_list(PGconn *conn, const char *status, int limit, char **json,
 	if (params[0] && !status_known(params[0]))
 		return adw_err_set(err, ADW_ERR_INVALID,
 				   "unknown status '%s' (known: pending, in_progress, paused, "
-				   "awaiting_input, completed, failed, cancelled)", status);
+				   "awaiting_input, completed, failed, cancelled)",
+				   status);
 	if (limit < 1 || limit > ADW_STORE_LIST_MAX)
 		return adw_err_set(err, ADW_ERR_INVALID, "limit must be 1..%d", ADW_STORE_LIST_MAX);
 	snprintf(lim, sizeof(lim), "%d", limit);
-	return query_text(conn,
-			  "SELECT json_build_object('adws', COALESCE(json_agg(adw_json(a) "
-			  "ORDER BY a.created_at DESC, a.id), '[]'::json)) FROM ("
-			  "SELECT * FROM ai_developer_workflows WHERE ($1::text IS NULL OR status = $1) "
-			  "ORDER BY created_at DESC, id LIMIT $2::int) a",
-			  2, params, json, err);
+	return query_text(
+	    conn,
+	    "SELECT json_build_object('adws', COALESCE(json_agg(adw_json(a) "
+	    "ORDER BY a.created_at DESC, a.id), '[]'::json)) FROM ("
+	    "SELECT * FROM ai_developer_workflows WHERE ($1::text IS NULL OR status = $1) "
+	    "ORDER BY created_at DESC, id LIMIT $2::int) a",
+	    2, params, json, err);
 }
 
 int adw_store_events(PGconn *conn, long long after, int limit, const char *adw_id,
@@ -365,23 +374,25 @@ int adw_store_events(PGconn *conn, long long after, int limit, const char *adw_i
 		return adw_err_set(err, ADW_ERR_INVALID, "after must be >= 0");
 	snprintf(a, sizeof(a), "%lld", after);
 	snprintf(lim, sizeof(lim), "%d", limit);
-	return query_text(conn,
-			  "SELECT json_build_object('events', COALESCE(json_agg(event_json(e) "
-			  "ORDER BY e.id), '[]'::json), 'next_after', COALESCE(max(e.id), $1::bigint)) "
-			  "FROM (SELECT * FROM events WHERE id > $1::bigint "
-			  "AND ($2::uuid IS NULL OR adw_id = $2::uuid) "
-			  "AND ($3::uuid IS NULL OR agent_id = $3::uuid) "
-			  "ORDER BY id LIMIT $4::int) e",
-			  4, params, json, err);
+	return query_text(
+	    conn,
+	    "SELECT json_build_object('events', COALESCE(json_agg(event_json(e) "
+	    "ORDER BY e.id), '[]'::json), 'next_after', COALESCE(max(e.id), $1::bigint)) "
+	    "FROM (SELECT * FROM events WHERE id > $1::bigint "
+	    "AND ($2::uuid IS NULL OR adw_id = $2::uuid) "
+	    "AND ($3::uuid IS NULL OR agent_id = $3::uuid) "
+	    "ORDER BY id LIMIT $4::int) e",
+	    4, params, json, err);
 }
 
 int adw_store_agents(PGconn *conn, char **json, struct adw_err *err)
 {
-	return query_text(conn,
-			  "SELECT json_build_object('agents', COALESCE(json_agg(agent_json(g) "
-			  "ORDER BY g.created_at DESC), '[]'::json)) FROM ("
-			  "SELECT * FROM agents WHERE NOT archived ORDER BY created_at DESC LIMIT 500) g",
-			  0, NULL, json, err);
+	return query_text(
+	    conn,
+	    "SELECT json_build_object('agents', COALESCE(json_agg(agent_json(g) "
+	    "ORDER BY g.created_at DESC), '[]'::json)) FROM ("
+	    "SELECT * FROM agents WHERE NOT archived ORDER BY created_at DESC LIMIT 500) g",
+	    0, NULL, json, err);
 }
 
 int adw_store_workflows(const struct adw_config *cfg, char **json, struct adw_err *err)
@@ -410,9 +421,8 @@ int adw_store_workflows(const struct adw_config *cfg, char **json, struct adw_er
 	return 0;
 }
 
-int adw_store_chat_add(PGconn *conn, const char *sender, const char *receiver,
-		       const char *message, const char *adw_id, const char *metadata, char **json,
-		       struct adw_err *err)
+int adw_store_chat_add(PGconn *conn, const char *sender, const char *receiver, const char *message,
+		       const char *adw_id, const char *metadata, char **json, struct adw_err *err)
 {
 	char *msg = adw_xstrdup(message);
 	char *row = NULL;
@@ -425,16 +435,19 @@ int adw_store_chat_add(PGconn *conn, const char *sender, const char *receiver,
 	if (adw_db_exec(conn, "BEGIN", 0, NULL, err) < 0)
 		goto out;
 	in_tx = true;
-	if (query_text(conn,
-		       "WITH c AS (INSERT INTO orchestrator_chat (sender_type, receiver_type, message, "
-		       "adw_id, metadata) VALUES ($1, $2, $3, $4, $5::jsonb) RETURNING *) "
-		       "SELECT chat_json(c) FROM c",
-		       5, params, &row, err) < 0)
+	if (query_text(
+		conn,
+		"WITH c AS (INSERT INTO orchestrator_chat (sender_type, receiver_type, message, "
+		"adw_id, metadata) VALUES ($1, $2, $3, $4, $5::jsonb) RETURNING *) "
+		"SELECT chat_json(c) FROM c",
+		5, params, &row, err) < 0)
 		goto out;
 	{
 		struct adw_event ev = {
-			.adw_id = adw_id, .category = ADW_CAT_CHAT, .type = "ChatMessage",
-			.content = msg,
+		    .adw_id = adw_id,
+		    .category = ADW_CAT_CHAT,
+		    .type = "ChatMessage",
+		    .content = msg,
 		};
 		char *who = adw_xasprintf("%s: %s", sender, msg);
 
@@ -498,14 +511,15 @@ int adw_store_adw_claim(PGconn *conn, const char *host, pid_t pid, int max, char
 		return 0;
 	snprintf(p, sizeof(p), "%d", (int)pid);
 	snprintf(m, sizeof(m), "%d", max);
-	res = adw_db_query(conn,
-			   "UPDATE ai_developer_workflows SET status = 'in_progress', "
-			   "started_at = COALESCE(started_at, now()), worker_host = $1, "
-			   "worker_pid = NULL, "
-			   "metadata = metadata || jsonb_build_object('supervisor_pid', $2::int) "
-			   "WHERE id IN (SELECT id FROM ai_developer_workflows WHERE status = 'pending' "
-			   "ORDER BY created_at, id LIMIT $3::int FOR UPDATE SKIP LOCKED) RETURNING id",
-			   3, params, err);
+	res = adw_db_query(
+	    conn,
+	    "UPDATE ai_developer_workflows SET status = 'in_progress', "
+	    "started_at = COALESCE(started_at, now()), worker_host = $1, "
+	    "worker_pid = NULL, "
+	    "metadata = metadata || jsonb_build_object('supervisor_pid', $2::int) "
+	    "WHERE id IN (SELECT id FROM ai_developer_workflows WHERE status = 'pending' "
+	    "ORDER BY created_at, id LIMIT $3::int FOR UPDATE SKIP LOCKED) RETURNING id",
+	    3, params, err);
 	if (!res)
 		return -1;
 	out = adw_xcalloc((size_t)PQntuples(res) + 1, sizeof(*out));
@@ -547,12 +561,12 @@ int adw_store_adw_fail(PGconn *conn, const char *id, const char *reason, bool *c
 		goto out;
 	in_tx = true;
 	sql = adw_xasprintf(
-		"UPDATE ai_developer_workflows SET status = 'failed', error_message = $2, "
-		"error_step = COALESCE(error_step, current_step), error_count = error_count + 1, "
-		"completed_at = now(), duration_ms = (extract(epoch FROM now() - "
-		"COALESCE(started_at, created_at)) * 1000)::bigint "
-		"WHERE id = $1 AND status NOT IN %s RETURNING current_step",
-		terminal_sql);
+	    "UPDATE ai_developer_workflows SET status = 'failed', error_message = $2, "
+	    "error_step = COALESCE(error_step, current_step), error_count = error_count + 1, "
+	    "completed_at = now(), duration_ms = (extract(epoch FROM now() - "
+	    "COALESCE(started_at, created_at)) * 1000)::bigint "
+	    "WHERE id = $1 AND status NOT IN %s RETURNING current_step",
+	    terminal_sql);
 	res = adw_db_query(conn, sql, 2, params, err);
 	if (!res)
 		goto out;
@@ -569,13 +583,17 @@ int adw_store_adw_fail(PGconn *conn, const char *id, const char *reason, bool *c
 			"WHERE adw_id = $1 AND status = 'running'",
 			2, params, err) < 0)
 		goto out;
-	if (adw_db_exec(conn,
-			"UPDATE agents SET status = 'blocked' WHERE adw_id = $1 AND status = 'executing'",
-			1, params, err) < 0)
+	if (adw_db_exec(
+		conn,
+		"UPDATE agents SET status = 'blocked' WHERE adw_id = $1 AND status = 'executing'",
+		1, params, err) < 0)
 		goto out;
 	{
-		struct adw_event ev = {.adw_id = id, .step = step, .category = ADW_CAT_SYSTEM,
-				       .type = "SystemError", .content = reason};
+		struct adw_event ev = {.adw_id = id,
+				       .step = step,
+				       .category = ADW_CAT_SYSTEM,
+				       .type = "SystemError",
+				       .content = reason};
 
 		payload = cJSON_CreateObject();
 		cJSON_AddStringToObject(payload, "level", "ERROR");
@@ -590,8 +608,10 @@ int adw_store_adw_fail(PGconn *conn, const char *id, const char *reason, bool *c
 		       params, &adw, err) < 0)
 		goto out;
 	{
-		struct adw_event ev = {.adw_id = id, .category = ADW_CAT_SYSTEM,
-				       .type = "AdwUpdated", .content = "status: failed"};
+		struct adw_event ev = {.adw_id = id,
+				       .category = ADW_CAT_SYSTEM,
+				       .type = "AdwUpdated",
+				       .content = "status: failed"};
 
 		payload = cJSON_CreateObject();
 		cJSON_AddItemToObject(payload, "adw", cJSON_Parse(adw));

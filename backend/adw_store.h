@@ -16,20 +16,20 @@
 #include "adw_config.h"
 #include "adw_err.h"
 
-#define ADW_STORE_LIST_MAX 1000   /* largest ?limit= for lists */
-#define ADW_STORE_EVENTS_MAX 5000 /* largest ?limit= for events */
+#define ADW_STORE_LIST_MAX 1000		  /* largest ?limit= for lists */
+#define ADW_STORE_EVENTS_MAX 5000	  /* largest ?limit= for events */
 #define ADW_STORE_PROMPT_MAX (256 * 1024) /* bytes of an ADW prompt */
 
 /** A request to create an ADW; NULL fields take their defaults. */
 struct adw_new {
-	const char *workflow;    /* required: a workflow name ('-' reads as '_') */
-	const char *prompt;      /* required, non-blank, <= ADW_STORE_PROMPT_MAX bytes */
-	const char *name;        /* default: a kebab slug of the prompt's first words */
+	const char *workflow;	 /* required: a workflow name ('-' reads as '_') */
+	const char *prompt;	 /* required, non-blank, <= ADW_STORE_PROMPT_MAX bytes */
+	const char *name;	 /* default: a kebab slug of the prompt's first words */
 	const char *working_dir; /* default cfg->workdir; must be an existing, writable dir */
-	const char *runtime;     /* default cfg->runtime: "claude" or "dry-run" */
-	const char *model;       /* default cfg->model (may stay NULL) */
-	const char *source;      /* who asked: "api", "chat", "cli" (recorded in metadata) */
-	const char *status;      /* initial status: NULL = "pending" (a supervisor claims it) */
+	const char *runtime;	 /* default cfg->runtime: "claude" or "dry-run" */
+	const char *model;	 /* default cfg->model (may stay NULL) */
+	const char *source;	 /* who asked: "api", "chat", "cli" (recorded in metadata) */
+	const char *status;	 /* initial status: NULL = "pending" (a supervisor claims it) */
 };
 
 /**
@@ -64,15 +64,15 @@ int adw_store_events(PGconn *conn, long long after, int limit, const char *adw_i
 /** {"agents":[...]} live (not archived) agents, newest first, at most 500. */
 int adw_store_agents(PGconn *conn, char **json, struct adw_err *err) ADW_MUST_CHECK;
 /** {"workflows":[{name, description, steps}]} from the definitions. Caller frees. */
-int adw_store_workflows(const struct adw_config *cfg, char **json, struct adw_err *err)
-	ADW_MUST_CHECK;
+int adw_store_workflows(const struct adw_config *cfg, char **json,
+			struct adw_err *err) ADW_MUST_CHECK;
 /**
  * Stores one chat message (sender/receiver "user" or "orchestrator") with
  * an optional ADW link and metadata (JSON object text or NULL), plus a
  * ChatMessage event. *json gets the message object. Errors: UNAVAILABLE.
  */
-int adw_store_chat_add(PGconn *conn, const char *sender, const char *receiver,
-		       const char *message, const char *adw_id, const char *metadata, char **json,
+int adw_store_chat_add(PGconn *conn, const char *sender, const char *receiver, const char *message,
+		       const char *adw_id, const char *metadata, char **json,
 		       struct adw_err *err) ADW_MUST_CHECK;
 /**
  * {"messages":[...]} oldest first: the newest limit (1..1000) messages,

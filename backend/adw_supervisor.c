@@ -23,7 +23,7 @@
 #include "adw_store.h"
 
 #define BACKSTOP_MS 1000 /* poll for work even without a notification */
-#define TICK_MS 200      /* reap children at least this often */
+#define TICK_MS 200	 /* reap children at least this often */
 
 struct child {
 	char *id;
@@ -36,7 +36,7 @@ struct adw_supervisor {
 	char *conninfo;
 	PGconn *conn;
 	pthread_t thread;
-	int wake[2];        /* self-pipe: stop requests */
+	int wake[2]; /* self-pipe: stop requests */
 	volatile int stopping;
 	struct child *children;
 	int nchildren;
@@ -90,8 +90,8 @@ static void spawn_child(struct adw_supervisor *s, const char *id)
 {
 	char *log_path = adw_xasprintf("%s/%s.log", s->log_dir, id);
 	char *argv[] = {(char *)s->cfg->run_bin, (char *)"--adw-id", (char *)id, NULL};
-	struct adw_proc_opts opts = {.cwd = s->cfg->home, .log_path = log_path,
-				     .devnull_stdin = true, .new_pgroup = true};
+	struct adw_proc_opts opts = {
+	    .cwd = s->cfg->home, .log_path = log_path, .devnull_stdin = true, .new_pgroup = true};
 	struct adw_err err = {0};
 	pid_t pid = adw_proc_spawn(argv, &opts, &err);
 
@@ -132,7 +132,8 @@ static void reap(struct adw_supervisor *s)
 			/* Kill what the child left in its group (its agent processes). */
 			kill(-pid, SIGKILL);
 			if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-				adw_log_info("adw=%s adw-run pid=%d %s", s->children[i].id, (int)pid, how);
+				adw_log_info("adw=%s adw-run pid=%d %s", s->children[i].id,
+					     (int)pid, how);
 			why = adw_xasprintf("adw-run (pid %d) %s before the ADW finished", (int)pid,
 					    how);
 			fail_if_unfinished(s, s->children[i].id, why);
@@ -147,8 +148,9 @@ static void reap(struct adw_supervisor *s)
 		if (!s->children[i].adopted || kill(s->children[i].pid, 0) == 0 || errno != ESRCH)
 			continue;
 		{
-			char *why = adw_xasprintf("adw-run (pid %d) ended while no supervisor watched it",
-						  (int)s->children[i].pid);
+			char *why =
+			    adw_xasprintf("adw-run (pid %d) ended while no supervisor watched it",
+					  (int)s->children[i].pid);
 
 			fail_if_unfinished(s, s->children[i].id, why);
 			free(why);
@@ -189,16 +191,18 @@ static void recover(struct adw_supervisor *s)
 		return;
 	for (int i = 0; i < n; i++) {
 		if (is_adw_run(pids[i])) {
-			adw_log_info("adw=%s adopting running adw-run pid=%d", ids[i], (int)pids[i]);
-			s->children = adw_xrealloc(s->children,
-						   (size_t)(s->nchildren + 1) * sizeof(*s->children));
+			adw_log_info("adw=%s adopting running adw-run pid=%d", ids[i],
+				     (int)pids[i]);
+			s->children = adw_xrealloc(s->children, (size_t)(s->nchildren + 1) *
+								    sizeof(*s->children));
 			s->children[s->nchildren].id = adw_xstrdup(ids[i]);
 			s->children[s->nchildren].pid = pids[i];
 			s->children[s->nchildren].adopted = true;
 			s->nchildren++;
 		} else {
 			char *why = pids[i] ? adw_xasprintf("adw-run (pid %d) is gone: found at "
-							    "supervisor start", (int)pids[i])
+							    "supervisor start",
+							    (int)pids[i])
 					    : adw_xstrdup("claimed but never started: found at "
 							  "supervisor start");
 
@@ -341,7 +345,8 @@ void adw_supervisor_stop(struct adw_supervisor *sup, int kill_children)
 			reap(sup);
 			for (int i = 0; i < sup->nchildren; i++) {
 				if (sup->children[i].adopted && kill(sup->children[i].pid, 0) < 0) {
-					fail_if_unfinished(sup, sup->children[i].id, "server stopped");
+					fail_if_unfinished(sup, sup->children[i].id,
+							   "server stopped");
 					child_remove(sup, i--);
 				}
 			}

@@ -93,15 +93,15 @@ static int parse_file(const char *path, const char *name, struct adw_workflow *w
 	}
 	steps = cJSON_GetObjectItemCaseSensitive(root, "steps");
 	if (!cJSON_IsArray(steps) || cJSON_GetArraySize(steps) == 0) {
-		adw_err_set(err, ADW_ERR_INTERNAL, "workflow file '%s': \"steps\" must be a non-empty array",
-			    path);
+		adw_err_set(err, ADW_ERR_INTERNAL,
+			    "workflow file '%s': \"steps\" must be a non-empty array", path);
 		goto out;
 	}
 	wf->name = adw_xstrdup(name);
 	desc = cJSON_GetObjectItemCaseSensitive(root, "description");
 	wf->description = adw_xstrdup(cJSON_IsString(desc) ? desc->valuestring : "");
 	wf->steps = adw_xcalloc((size_t)cJSON_GetArraySize(steps), sizeof(*wf->steps));
-	cJSON_ArrayForEach(it, steps) {
+	cJSON_ArrayForEach (it, steps) {
 		const char *sname = NULL;
 		bool on_fail = false;
 
@@ -115,8 +115,8 @@ static int parse_file(const char *path, const char *name, struct adw_workflow *w
 			if (cJSON_IsString(when)) {
 				if (strcmp(when->valuestring, "review_failed") != 0) {
 					adw_err_set(err, ADW_ERR_INTERNAL,
-						    "workflow file '%s': unknown \"when\" '%s'", path,
-						    when->valuestring);
+						    "workflow file '%s': unknown \"when\" '%s'",
+						    path, when->valuestring);
 					goto out;
 				}
 				on_fail = true;
@@ -146,7 +146,8 @@ out:
 
 static int cmp_wf(const void *a, const void *b)
 {
-	return strcmp(((const struct adw_workflow *)a)->name, ((const struct adw_workflow *)b)->name);
+	return strcmp(((const struct adw_workflow *)a)->name,
+		      ((const struct adw_workflow *)b)->name);
 }
 
 int adw_workflow_list(const struct adw_config *cfg, struct adw_workflow **list, int *count,

@@ -23,24 +23,25 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"usage: adw-server [options]\n"
-		"\n"
-		"Serves the adw API and web dashboard, and runs pending AI Developer Workflows.\n"
-		"\n"
-		"  --listen HOST:PORT     address to listen on (ADW_LISTEN; default 127.0.0.1:9403)\n"
-		"  --database-url URL     PostgreSQL (DATABASE_URL; default: the embedded cluster\n"
-		"                         under $ADW_HOME/pg, created and started as needed)\n"
-		"  --home DIR             state directory (ADW_HOME; default ./.adw)\n"
-		"  --max-running N        ADWs run at once (ADW_MAX_RUNNING; default 8)\n"
-		"  --no-migrate           do not apply pending migrations at start\n"
-		"  --no-supervisor        serve only; do not run ADWs\n"
-		"  -h, --help             this help\n"
-		"  --version              the version\n"
-		"\n"
-		"Other environment: ADW_WORKDIR, ADW_RUNTIME (claude|dry-run), ADW_CLAUDE_BIN,\n"
-		"ADW_MODEL. Exit status: 0 after a clean stop (SIGINT/SIGTERM), 1 when the database\n"
-		"or the listen address is unusable, 2 on a usage or configuration error.\n");
+	fprintf(
+	    f,
+	    "usage: adw-server [options]\n"
+	    "\n"
+	    "Serves the adw API and web dashboard, and runs pending AI Developer Workflows.\n"
+	    "\n"
+	    "  --listen HOST:PORT     address to listen on (ADW_LISTEN; default 127.0.0.1:9403)\n"
+	    "  --database-url URL     PostgreSQL (DATABASE_URL; default: the embedded cluster\n"
+	    "                         under $ADW_HOME/pg, created and started as needed)\n"
+	    "  --home DIR             state directory (ADW_HOME; default ./.adw)\n"
+	    "  --max-running N        ADWs run at once (ADW_MAX_RUNNING; default 8)\n"
+	    "  --no-migrate           do not apply pending migrations at start\n"
+	    "  --no-supervisor        serve only; do not run ADWs\n"
+	    "  -h, --help             this help\n"
+	    "  --version              the version\n"
+	    "\n"
+	    "Other environment: ADW_WORKDIR, ADW_RUNTIME (claude|dry-run), ADW_CLAUDE_BIN,\n"
+	    "ADW_MODEL. Exit status: 0 after a clean stop (SIGINT/SIGTERM), 1 when the database\n"
+	    "or the listen address is unusable, 2 on a usage or configuration error.\n");
 }
 
 static int export_config(const struct adw_config *cfg)
@@ -57,17 +58,25 @@ static int export_config(const struct adw_config *cfg)
 
 int main(int argc, char **argv)
 {
-	enum { OPT_LISTEN = 256, OPT_DB, OPT_HOME, OPT_MAX, OPT_NO_MIGRATE, OPT_NO_SUP, OPT_VERSION };
+	enum {
+		OPT_LISTEN = 256,
+		OPT_DB,
+		OPT_HOME,
+		OPT_MAX,
+		OPT_NO_MIGRATE,
+		OPT_NO_SUP,
+		OPT_VERSION
+	};
 	static const struct option opts[] = {
-		{"listen", required_argument, NULL, OPT_LISTEN},
-		{"database-url", required_argument, NULL, OPT_DB},
-		{"home", required_argument, NULL, OPT_HOME},
-		{"max-running", required_argument, NULL, OPT_MAX},
-		{"no-migrate", no_argument, NULL, OPT_NO_MIGRATE},
-		{"no-supervisor", no_argument, NULL, OPT_NO_SUP},
-		{"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, OPT_VERSION},
-		{NULL, 0, NULL, 0},
+	    {"listen", required_argument, NULL, OPT_LISTEN},
+	    {"database-url", required_argument, NULL, OPT_DB},
+	    {"home", required_argument, NULL, OPT_HOME},
+	    {"max-running", required_argument, NULL, OPT_MAX},
+	    {"no-migrate", no_argument, NULL, OPT_NO_MIGRATE},
+	    {"no-supervisor", no_argument, NULL, OPT_NO_SUP},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, OPT_VERSION},
+	    {NULL, 0, NULL, 0},
 	};
 	struct adw_config cfg;
 	struct adw_err err = {0};
@@ -107,20 +116,18 @@ int main(int argc, char **argv)
 			long n = strtol(optarg, &end, 10);
 
 			if (*end || n < 1 || n > 1024) {
-				fprintf(stderr, "adw: bad value '%s' for '--max-running': expected 1..1024\n",
-					optarg);
+				fprintf(
+				    stderr,
+				    "adw: bad value '%s' for '--max-running': expected 1..1024\n",
+				    optarg);
 				rc = 2;
 				goto out;
 			}
 			cfg.max_running = (int)n;
 			break;
 		}
-		case OPT_NO_MIGRATE:
-			migrate = false;
-			break;
-		case OPT_NO_SUP:
-			supervise = false;
-			break;
+		case OPT_NO_MIGRATE: migrate = false; break;
+		case OPT_NO_SUP: supervise = false; break;
 		case 'h':
 			usage(stdout);
 			rc = 0;

@@ -176,9 +176,9 @@ static int alive(pid_t pid)
 START_TEST(test_success_plan)
 {
 	static const char *const order[] = {
-		"SystemInfo", "ThinkingBlock", "TextBlock", "ToolUseBlock", "PreToolUse",
-		"ToolResultBlock", "PostToolUse", "ToolUseBlock", "PreToolUse", "ToolResultBlock",
-		"PostToolUse", "TextBlock", "Result", "Stop",
+	    "SystemInfo",      "ThinkingBlock", "TextBlock",	"ToolUseBlock", "PreToolUse",
+	    "ToolResultBlock", "PostToolUse",	"ToolUseBlock", "PreToolUse",	"ToolResultBlock",
+	    "PostToolUse",     "TextBlock",	"Result",	"Stop",
 	};
 	char log[PATH_MAX + 16], prompt[PATH_MAX + 128];
 	char *args, *plan;
@@ -231,10 +231,19 @@ START_TEST(test_success_plan)
 	expect = cJSON_CreateArray();
 	{
 		const char *want[] = {
-			"-p", prompt, "--output-format", "stream-json", "--verbose",
-			"--session-id", SID, "--permission-mode", "acceptEdits", "--allowedTools",
-			"Read,Glob,Grep,Bash,Write,Edit,Task,TodoWrite,WebFetch,WebSearch",
-			"--model", "sonnet",
+		    "-p",
+		    prompt,
+		    "--output-format",
+		    "stream-json",
+		    "--verbose",
+		    "--session-id",
+		    SID,
+		    "--permission-mode",
+		    "acceptEdits",
+		    "--allowedTools",
+		    "Read,Glob,Grep,Bash,Write,Edit,Task,TodoWrite,WebFetch,WebSearch",
+		    "--model",
+		    "sonnet",
 		};
 
 		for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)

@@ -38,7 +38,8 @@ START_TEST(test_apply_idempotent)
 	ck_assert_int_eq(adw_migrate_run(c, dir, &applied, &err), 0);
 	ck_assert_int_eq(applied, 0);
 	/* The generic trigger function the original lacked exists and works. */
-	r = testlib_query(c, "SELECT count(*) FROM pg_proc WHERE proname = 'update_updated_at_column'");
+	r = testlib_query(
+	    c, "SELECT count(*) FROM pg_proc WHERE proname = 'update_updated_at_column'");
 	ck_assert_str_eq(PQgetvalue(r, 0, 0), "1");
 	PQclear(r);
 	r = testlib_query(c, "SELECT count(*) FROM orchestrator_agents");

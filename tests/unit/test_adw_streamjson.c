@@ -93,45 +93,45 @@ static void assert_event(size_t i, enum adw_event_category cat, const char *type
 }
 
 #define SID "924a628c-1f4e-4c1b-9d7a-2b1a6f3e5d10"
-#define USAGE_SNAPSHOT                                                                       \
-	"\"usage\":{\"input_tokens\":10,\"cache_creation_input_tokens\":6843,"                \
-	"\"cache_read_input_tokens\":17098,\"cache_creation\":{\"ephemeral_5m_input_tokens\":0," \
+#define USAGE_SNAPSHOT                                                                             \
+	"\"usage\":{\"input_tokens\":10,\"cache_creation_input_tokens\":6843,"                     \
+	"\"cache_read_input_tokens\":17098,\"cache_creation\":{\"ephemeral_5m_input_tokens\":0,"   \
 	"\"ephemeral_1h_input_tokens\":6843},\"output_tokens\":4,\"service_tier\":\"standard\"}"
-#define ASSISTANT(block)                                                                     \
-	"{\"type\":\"assistant\",\"message\":{\"model\":\"claude-sonnet-4-5-20250929\","      \
-	"\"id\":\"msg_01AbC\",\"type\":\"message\",\"role\":\"assistant\",\"content\":[" block \
-	"],\"stop_reason\":null,\"stop_sequence\":null," USAGE_SNAPSHOT                       \
-	",\"context_management\":null},\"parent_tool_use_id\":null,\"session_id\":\"" SID      \
+#define ASSISTANT(block)                                                                           \
+	"{\"type\":\"assistant\",\"message\":{\"model\":\"claude-sonnet-4-5-20250929\","           \
+	"\"id\":\"msg_01AbC\",\"type\":\"message\",\"role\":\"assistant\",\"content\":[" block     \
+	"],\"stop_reason\":null,\"stop_sequence\":null," USAGE_SNAPSHOT                            \
+	",\"context_management\":null},\"parent_tool_use_id\":null,\"session_id\":\"" SID          \
 	"\",\"uuid\":\"u-1\",\"request_id\":\"req_011X\"}"
-#define TOOL_RESULT(id, content, extra)                                                      \
-	"{\"type\":\"user\",\"message\":{\"role\":\"user\",\"content\":[{\"tool_use_id\":\"" id \
-	"\",\"type\":\"tool_result\",\"content\":" content extra "}]},"                       \
-	"\"parent_tool_use_id\":null,\"session_id\":\"" SID "\",\"uuid\":\"u-2\","             \
+#define TOOL_RESULT(id, content, extra)                                                            \
+	"{\"type\":\"user\",\"message\":{\"role\":\"user\",\"content\":[{\"tool_use_id\":\"" id    \
+	"\",\"type\":\"tool_result\",\"content\":" content extra "}]},"                            \
+	"\"parent_tool_use_id\":null,\"session_id\":\"" SID "\",\"uuid\":\"u-2\","                 \
 	"\"timestamp\":\"2026-07-12T07:43:54.022Z\",\"tool_use_result\":{\"stdout\":\"x\"}}"
 
 static const char init_line[] =
-	"{\"type\":\"system\",\"subtype\":\"init\",\"cwd\":\"/repo\",\"session_id\":\"" SID "\","
-	"\"tools\":[\"Task\",\"Bash\",\"Read\",\"Write\"],"
-	"\"mcp_servers\":[{\"name\":\"orchestrator\",\"status\":\"connected\"}],"
-	"\"model\":\"claude-sonnet-4-5-20250929\",\"permissionMode\":\"acceptEdits\","
-	"\"slash_commands\":[\"compact\",\"review\"],\"apiKeySource\":\"ANTHROPIC_API_KEY\","
-	"\"claude_code_version\":\"2.1.240\",\"output_style\":\"default\","
-	"\"agents\":[\"general-purpose\"],\"skills\":[],\"plugins\":[],\"uuid\":\"u-0\","
-	"\"fast_mode_state\":\"off\"}";
+    "{\"type\":\"system\",\"subtype\":\"init\",\"cwd\":\"/repo\",\"session_id\":\"" SID "\","
+    "\"tools\":[\"Task\",\"Bash\",\"Read\",\"Write\"],"
+    "\"mcp_servers\":[{\"name\":\"orchestrator\",\"status\":\"connected\"}],"
+    "\"model\":\"claude-sonnet-4-5-20250929\",\"permissionMode\":\"acceptEdits\","
+    "\"slash_commands\":[\"compact\",\"review\"],\"apiKeySource\":\"ANTHROPIC_API_KEY\","
+    "\"claude_code_version\":\"2.1.240\",\"output_style\":\"default\","
+    "\"agents\":[\"general-purpose\"],\"skills\":[],\"plugins\":[],\"uuid\":\"u-0\","
+    "\"fast_mode_state\":\"off\"}";
 
 static const char success_line[] =
-	"{\"type\":\"result\",\"subtype\":\"success\",\"is_error\":false,\"api_error_status\":null,"
-	"\"duration_ms\":7205,\"duration_api_ms\":7762,\"num_turns\":2,"
-	"\"result\":\"Done. All good\","
-	"\"stop_reason\":\"end_turn\",\"session_id\":\"" SID "\",\"total_cost_usd\":0.0205089,"
-	"\"usage\":{\"input_tokens\":18,\"cache_creation_input_tokens\":7165,"
-	"\"cache_read_input_tokens\":41039,\"output_tokens\":294,"
-	"\"server_tool_use\":{\"web_search_requests\":0,\"web_fetch_requests\":0},"
-	"\"service_tier\":\"standard\"},"
-	"\"modelUsage\":{\"claude-haiku-4-5-20251001\":{\"inputTokens\":540,\"outputTokens\":307,"
-	"\"costUSD\":0.0205089,\"contextWindow\":200000}},"
-	"\"permission_denials\":[],\"terminal_reason\":\"completed\",\"fast_mode_state\":\"off\","
-	"\"uuid\":\"u-9\"}";
+    "{\"type\":\"result\",\"subtype\":\"success\",\"is_error\":false,\"api_error_status\":null,"
+    "\"duration_ms\":7205,\"duration_api_ms\":7762,\"num_turns\":2,"
+    "\"result\":\"Done. All good\","
+    "\"stop_reason\":\"end_turn\",\"session_id\":\"" SID "\",\"total_cost_usd\":0.0205089,"
+    "\"usage\":{\"input_tokens\":18,\"cache_creation_input_tokens\":7165,"
+    "\"cache_read_input_tokens\":41039,\"output_tokens\":294,"
+    "\"server_tool_use\":{\"web_search_requests\":0,\"web_fetch_requests\":0},"
+    "\"service_tier\":\"standard\"},"
+    "\"modelUsage\":{\"claude-haiku-4-5-20251001\":{\"inputTokens\":540,\"outputTokens\":307,"
+    "\"costUSD\":0.0205089,\"contextWindow\":200000}},"
+    "\"permission_denials\":[],\"terminal_reason\":\"completed\",\"fast_mode_state\":\"off\","
+    "\"uuid\":\"u-9\"}";
 
 START_TEST(test_init)
 {
@@ -141,7 +141,7 @@ START_TEST(test_init)
 	ck_assert_uint_eq(col.n, 1);
 	assert_event(0, ADW_CAT_SYSTEM, "SystemInfo");
 	ck_assert_str_eq(col.ev[0].content, "Claude Code 2.1.240 started: session " SID
-			 ", model claude-sonnet-4-5-20250929");
+					    ", model claude-sonnet-4-5-20250929");
 	ck_assert_ptr_null(col.ev[0].summary);
 	ck_assert_str_eq(pstr(&col.ev[0], "subtype"), "init");
 	ck_assert_str_eq(pstr(&col.ev[0], "cwd"), "/repo");
@@ -193,9 +193,9 @@ START_TEST(test_several_blocks_in_one_line)
 	ck_assert_str_eq(col.ev[1].content, "[Tool] Bash");
 	ck_assert_str_eq(pstr(&col.ev[1], "tool_name"), "Bash");
 	ck_assert_str_eq(pstr(&col.ev[1], "tool_use_id"), "toolu_01A");
-	ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(pitem(&col.ev[1], "tool_input"),
-								  "command")),
-			 "make test");
+	ck_assert_str_eq(
+	    cJSON_GetStringValue(cJSON_GetObjectItem(pitem(&col.ev[1], "tool_input"), "command")),
+	    "make test");
 	assert_event(2, ADW_CAT_HOOK, "PreToolUse");
 	ck_assert_str_eq(col.ev[2].content, "Using tool: Bash");
 	ck_assert_str_eq(pstr(&col.ev[2], "tool_use_id"), "toolu_01A");
@@ -213,9 +213,11 @@ START_TEST(test_tool_pairing)
 		       "\"input\":{\"file_path\":\"/repo/main.c\"}}"));
 	ck_assert_uint_eq(col.n, 4);
 	/* Results out of order; the first as an array of blocks. */
-	feed(TOOL_RESULT("toolu_R", "[{\"type\":\"text\",\"text\":\"1\\tint main;\"},"
-				    "{\"type\":\"image\",\"source\":{}},"
-				    "{\"type\":\"text\",\"text\":\"2\\t\"}]", ""));
+	feed(TOOL_RESULT("toolu_R",
+			 "[{\"type\":\"text\",\"text\":\"1\\tint main;\"},"
+			 "{\"type\":\"image\",\"source\":{}},"
+			 "{\"type\":\"text\",\"text\":\"2\\t\"}]",
+			 ""));
 	ck_assert_uint_eq(col.n, 6);
 	assert_event(4, ADW_CAT_RESPONSE, "ToolResultBlock");
 	ck_assert_str_eq(col.ev[4].content, "1\tint main;\n[image]\n2\t");
@@ -318,9 +320,8 @@ START_TEST(test_api_error_is_failure)
 	ck_assert(sj.got_result);
 	ck_assert(!res.ok);
 	ck_assert_str_eq(res.subtype, "success");
-	ck_assert_str_eq(res.error,
-			 "claude reported an error (api_error_status 529): "
-			 "API Error: 529 Overloaded");
+	ck_assert_str_eq(res.error, "claude reported an error (api_error_status 529): "
+				    "API Error: 529 Overloaded");
 }
 END_TEST
 
@@ -358,8 +359,8 @@ START_TEST(test_unknown_types_kept)
 	for (size_t i = 0; i < 4; i++)
 		assert_event(i, ADW_CAT_SYSTEM, "SystemInfo");
 	ck_assert_str_eq(col.ev[0].summary, "claude: rate_limit_event");
-	ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(
-				 pitem(&col.ev[0], "rate_limit_info"), "status")),
+	ck_assert_str_eq(cJSON_GetStringValue(
+			     cJSON_GetObjectItem(pitem(&col.ev[0], "rate_limit_info"), "status")),
 			 "allowed_warning");
 	ck_assert_str_eq(pstr(&col.ev[0], "type"), "rate_limit_event");
 	ck_assert_str_eq(col.ev[1].summary, "claude: system/api_retry");
@@ -396,8 +397,8 @@ START_TEST(test_big_line)
 
 	adw_buf_init(&line, 0);
 	ck_assert_int_eq(adw_buf_adds(&line, ASSISTANT("{\"type\":\"tool_use\",\"id\":\"t_big\","
-						      "\"name\":\"Read\",\"input\":{"
-						      "\"file_path\":\"/repo/big.txt\"}}") "\n"),
+						       "\"name\":\"Read\",\"input\":{"
+						       "\"file_path\":\"/repo/big.txt\"}}") "\n"),
 			 0);
 	ck_assert_int_eq(adw_buf_adds(&line, "{\"type\":\"user\",\"message\":{\"role\":\"user\","
 					     "\"content\":[{\"tool_use_id\":\"t_big\","
@@ -440,11 +441,11 @@ END_TEST
 START_TEST(test_feed_splits_lines)
 {
 	static const char stream[] =
-		"{\"type\":\"system\",\"subtype\":\"status\",\"status\":\"requesting\"}\r\n"
-		"\n"
-		"not json\n"
-		"{\"type\":\"result\",\"subtype\":\"success\",\"is_error\":false,"
-		"\"result\":\"ok\"}";
+	    "{\"type\":\"system\",\"subtype\":\"status\",\"status\":\"requesting\"}\r\n"
+	    "\n"
+	    "not json\n"
+	    "{\"type\":\"result\",\"subtype\":\"success\",\"is_error\":false,"
+	    "\"result\":\"ok\"}";
 
 	for (size_t i = 0; i < sizeof(stream) - 1; i++)
 		adw_streamjson_feed(&sj, stream + i, 1);

@@ -80,8 +80,7 @@ PGresult *testlib_query(PGconn *c, const char *sql)
 {
 	PGresult *r = PQexec(c, sql);
 
-	ck_assert_msg(PQresultStatus(r) == PGRES_TUPLES_OK ||
-			      PQresultStatus(r) == PGRES_COMMAND_OK,
+	ck_assert_msg(PQresultStatus(r) == PGRES_TUPLES_OK || PQresultStatus(r) == PGRES_COMMAND_OK,
 		      "%s: %s", sql, PQresultErrorMessage(r));
 	return r;
 }
