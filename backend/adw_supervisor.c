@@ -114,8 +114,11 @@ out:
 	free(log_path);
 }
 
-static void reap(struct adw_supervisor *s)
+/* Reaps ended children; returns how many slots were freed. */
+static int reap(struct adw_supervisor *s)
 {
+	int freed = 0;
+
 	int status;
 	pid_t pid;
 
@@ -139,6 +142,7 @@ static void reap(struct adw_supervisor *s)
 			fail_if_unfinished(s, s->children[i].id, why);
 			free(why);
 			child_remove(s, i);
+			freed++;
 			break;
 		}
 		if (!known)
@@ -155,8 +159,10 @@ static void reap(struct adw_supervisor *s)
 			fail_if_unfinished(s, s->children[i].id, why);
 			free(why);
 			child_remove(s, i--);
+			freed++;
 		}
 	}
+	return freed;
 }
 
 /* Is pid an adw-run process? (The pid may have been reused.) */
@@ -273,7 +279,8 @@ static void *run(void *arg)
 			drain_notifications(s);
 			notified = true;
 		}
-		reap(s);
+		if (reap(s) > 0)
+			notified = true; /* a slot is free: take the next pending ADW now */
 		if (notified || mono_ms() - last_claim >= BACKSTOP_MS ||
 		    (s->conn && PQstatus(s->conn) != CONNECTION_OK)) {
 			claim(s);
