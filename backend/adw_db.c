@@ -79,10 +79,17 @@ PGresult *adw_db_query(PGconn *conn, const char *sql, int n, const char *const *
 	switch (code) {
 	case ADW_ERR_UNAVAILABLE: adw_err_set(err, code, "database unavailable"); break;
 	case ADW_ERR_CONFLICT: adw_err_set(err, code, "conflicts with an existing row"); break;
-	case ADW_ERR_INVALID:
-		adw_err_set(err, code, "rejected by the database: %s",
-			    PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY));
+	case ADW_ERR_INVALID: {
+		const char *constraint = PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME);
+
+		/* PostgreSQL's own text is logged above, never sent (style rule 5). */
+		if (constraint)
+			adw_err_set(err, code, "rejected by the database: constraint '%s'",
+				    constraint);
+		else
+			adw_err_set(err, code, "rejected by the database (sqlstate %s)", state);
 		break;
+	}
 	default: adw_err_set(err, code, "database error (sqlstate %s)", state ? state : "-"); break;
 	}
 	PQclear(res);

@@ -10,7 +10,8 @@
 #include "adw_buf.h"
 #include "adw_db.h"
 
-#define SUMMARY_MAX 200
+#define SUMMARY_MAX 200 /* bytes of a summary, "..." included */
+#define SUMMARY_CLIP (SUMMARY_MAX - 3)
 
 const char *adw_event_category_name(enum adw_event_category cat)
 {
@@ -129,40 +130,78 @@ char *adw_event_summarize(const struct adw_event *ev)
 
 		s = adw_xasprintf("Step completed: %s", cJSON_IsTrue(err) ? "error" : "success");
 	} else if (*content) {
-		s = adw_event_clip(content, SUMMARY_MAX, 1);
+		s = adw_event_clip(content, SUMMARY_CLIP, 1);
 	}
 	if (!s)
 		s = adw_xstrdup(type);
-	out = adw_event_clip(s, SUMMARY_MAX, 1);
+	out = strlen(s) > SUMMARY_MAX ? adw_event_clip(s, SUMMARY_CLIP, 1)
+				      : adw_event_clip(s, SUMMARY_MAX, 1);
 	free(s);
 	return out;
 }
 
 /*
- * PostgreSQL rejects invalid UTF-8 and NUL; an agent's output may hold
- * either. Replace each bad byte with '?' in place (never drop the event).
+ * Length of the valid UTF-8 sequence at p, or 0. The same rules as
+ * PostgreSQL's pg_utf8_islegal(): no overlong forms, no surrogates,
+ * nothing above U+10FFFF.
+ */
+static size_t utf8_len(const unsigned char *p)
+{
+	unsigned char lo = 0x80, hi = 0xBF;
+	size_t n;
+
+	if (p[0] < 0x80)
+		return 1;
+	if (p[0] >= 0xC2 && p[0] <= 0xDF)
+		n = 2;
+	else if (p[0] >= 0xE0 && p[0] <= 0xEF)
+		n = 3;
+	else if (p[0] >= 0xF0 && p[0] <= 0xF4)
+		n = 4;
+	else
+		return 0;
+	if (p[0] == 0xE0)
+		lo = 0xA0;
+	else if (p[0] == 0xED)
+		hi = 0x9F;
+	else if (p[0] == 0xF0)
+		lo = 0x90;
+	else if (p[0] == 0xF4)
+		hi = 0x8F;
+	if (p[1] < lo || p[1] > hi)
+		return 0;
+	for (size_t i = 2; i < n; i++) {
+		if (p[i] < 0x80 || p[i] > 0xBF)
+			return 0;
+	}
+	return n;
+}
+
+bool adw_event_utf8_valid(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	while (p && *p) {
+		size_t n = utf8_len(p);
+
+		if (n == 0)
+			return false;
+		p += n;
+	}
+	return true;
+}
+
+/*
+ * PostgreSQL rejects invalid UTF-8; an agent's output may hold it. Replace
+ * each bad byte with '?' in place (never drop the event).
  */
 void adw_event_fix_utf8(char *s)
 {
 	unsigned char *p = (unsigned char *)s;
 
 	while (p && *p) {
-		size_t n = 0;
+		size_t n = utf8_len(p);
 
-		if (*p < 0x80)
-			n = 1;
-		else if ((*p & 0xE0) == 0xC0 && *p >= 0xC2)
-			n = 2;
-		else if ((*p & 0xF0) == 0xE0)
-			n = 3;
-		else if ((*p & 0xF8) == 0xF0 && *p <= 0xF4)
-			n = 4;
-		for (size_t i = 1; i < n; i++) {
-			if ((p[i] & 0xC0) != 0x80) {
-				n = 0;
-				break;
-			}
-		}
 		if (n == 0) {
 			*p++ = '?';
 			continue;
@@ -174,7 +213,10 @@ void adw_event_fix_utf8(char *s)
 int adw_event_insert(PGconn *conn, const struct adw_event *ev, long long *id, struct adw_err *err)
 {
 	char *summary =
-	    ev->summary ? adw_event_clip(ev->summary, SUMMARY_MAX, 1) : adw_event_summarize(ev);
+	    ev->summary
+		? adw_event_clip(ev->summary,
+				 strlen(ev->summary) > SUMMARY_MAX ? SUMMARY_CLIP : SUMMARY_MAX, 1)
+		: adw_event_summarize(ev);
 	char *payload = ev->payload ? cJSON_PrintUnformatted(ev->payload) : NULL;
 	char *content = adw_xstrdup(ev->content ? ev->content : "");
 	const char *params[8] = {

@@ -10,6 +10,7 @@
 
 #include <cjson/cJSON.h>
 #include <libpq-fe.h>
+#include <stdbool.h>
 
 #include "adw_err.h"
 
@@ -58,6 +59,8 @@ int adw_event_insert(PGconn *conn, const struct adw_event *ev, long long *id,
  */
 char *adw_event_clip(const char *s, size_t max, int fold);
 
+/** True when s is valid UTF-8 as PostgreSQL defines it. NULL is valid. */
+bool adw_event_utf8_valid(const char *s);
 /** Replaces invalid UTF-8 bytes of s with '?' in place. NULL-safe. */
 void adw_event_fix_utf8(char *s);
 

@@ -116,7 +116,8 @@ static bool name_ok(const char *s)
 {
 	size_t n = strlen(s);
 
-	if (n == 0 || n > NAME_MAX_BYTES)
+	/* A uuid-shaped name could never be found by name (ids win). */
+	if (n == 0 || n > NAME_MAX_BYTES || adw_store_is_uuid(s))
 		return false;
 	for (; *s; s++) {
 		if (!isalnum((unsigned char)*s) && !strchr("-_.", *s))
@@ -168,6 +169,12 @@ int adw_store_adw_create(PGconn *conn, const struct adw_config *cfg, const struc
 	}
 	if (adw_workflow_load(cfg, in->workflow, &wf, err) < 0)
 		goto out;
+	if (!adw_event_utf8_valid(in->prompt) || !adw_event_utf8_valid(in->name) ||
+	    !adw_event_utf8_valid(in->working_dir) || !adw_event_utf8_valid(in->model)) {
+		adw_err_set(err, ADW_ERR_INVALID,
+			    "prompt, name, working_dir and model must be valid UTF-8");
+		goto out;
+	}
 	if (!in->prompt || blank(in->prompt)) {
 		adw_err_set(err, ADW_ERR_INVALID, "prompt must not be empty");
 		goto out;

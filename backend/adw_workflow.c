@@ -177,7 +177,9 @@ int adw_workflow_list(const struct adw_config *cfg, struct adw_workflow **list, 
 		name = adw_xstrndup(e->d_name, len - 5);
 		path = adw_xasprintf("%s/%s", dir, e->d_name);
 		out = adw_xrealloc(out, (size_t)(n + 1) * sizeof(*out));
-		if (adw_workflow_name_valid(name) && parse_file(path, name, &out[n], &perr) == 0)
+		if (!adw_workflow_name_valid(name))
+			adw_err_set(&perr, ADW_ERR_INTERNAL, "bad workflow name '%s'", name);
+		if (perr.code == ADW_ERR_NONE && parse_file(path, name, &out[n], &perr) == 0)
 			n++;
 		else
 			adw_log_warn("skipping workflow file '%s': %s", path, perr.msg);

@@ -32,7 +32,8 @@ struct adw_workflow {
 /**
  * Loads the workflow called name (after normalising '-' to '_' and
  * lowercasing). Returns 0, or -1 with err: INVALID "unknown workflow 'x'
- * (known: a, b, c)" or naming the bad file and field. Release with
+ * (known: a, b, c)"; INTERNAL naming the file and field when the
+ * definition itself is broken (a server-side fault). Release with
  * adw_workflow_release().
  */
 int adw_workflow_load(const struct adw_config *cfg, const char *name, struct adw_workflow *wf,
