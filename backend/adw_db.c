@@ -23,8 +23,10 @@ static void on_notice(void *arg, const char *message)
 
 PGconn *adw_db_connect(const char *conninfo, struct adw_err *err)
 {
-	PGconn *conn = PQconnectdb(conninfo);
-	PGresult *res;
+	/* dbname is expanded as a conninfo/URI; the session runs in UTC without a round trip. */
+	static const char *const keys[] = {"dbname", "options", NULL};
+	const char *values[] = {conninfo, "-c TimeZone=UTC", NULL};
+	PGconn *conn = PQconnectdbParams(keys, values, 1);
 
 	if (PQstatus(conn) != CONNECTION_OK) {
 		char *why = adw_xstrdup(PQerrorMessage(conn));
@@ -43,8 +45,6 @@ PGconn *adw_db_connect(const char *conninfo, struct adw_err *err)
 		return NULL;
 	}
 	PQsetNoticeProcessor(conn, on_notice, NULL);
-	res = PQexec(conn, "SET TIME ZONE 'UTC'");
-	PQclear(res);
 	return conn;
 }
 
@@ -113,7 +113,6 @@ int adw_db_check(PGconn *conn, struct adw_err *err)
 		return 0;
 	PQreset(conn);
 	if (PQstatus(conn) == CONNECTION_OK) {
-		PQclear(PQexec(conn, "SET TIME ZONE 'UTC'"));
 		adw_log_info("database connection re-established");
 		return 0;
 	}

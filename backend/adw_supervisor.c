@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -28,6 +29,7 @@
 struct child {
 	char *id;
 	pid_t pid;
+	int pidfd;    /* readable when the child ends (pidfd_open); -1 if unavailable */
 	bool adopted; /* not our child: watched with kill(pid, 0) */
 };
 
@@ -44,8 +46,35 @@ struct adw_supervisor {
 	char *log_dir;
 };
 
+/* A pollable handle on pid's exit, so a reap never waits for the next tick. */
+static int open_pidfd(pid_t pid)
+{
+#ifdef SYS_pidfd_open
+	int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+
+	if (fd >= 0)
+		fcntl(fd, F_SETFD, FD_CLOEXEC);
+	return fd;
+#else
+	(void)pid;
+	return -1;
+#endif
+}
+
+static void child_add(struct adw_supervisor *s, const char *id, pid_t pid, bool adopted)
+{
+	s->children = adw_xrealloc(s->children, (size_t)(s->nchildren + 1) * sizeof(*s->children));
+	s->children[s->nchildren].id = adw_xstrdup(id);
+	s->children[s->nchildren].pid = pid;
+	s->children[s->nchildren].pidfd = open_pidfd(pid);
+	s->children[s->nchildren].adopted = adopted;
+	s->nchildren++;
+}
+
 static void child_remove(struct adw_supervisor *s, int i)
 {
+	if (s->children[i].pidfd >= 0)
+		close(s->children[i].pidfd);
 	free(s->children[i].id);
 	s->children[i] = s->children[--s->nchildren];
 }
@@ -102,11 +131,7 @@ static void spawn_child(struct adw_supervisor *s, const char *id)
 		free(why);
 		goto out;
 	}
-	s->children = adw_xrealloc(s->children, (size_t)(s->nchildren + 1) * sizeof(*s->children));
-	s->children[s->nchildren].id = adw_xstrdup(id);
-	s->children[s->nchildren].pid = pid;
-	s->children[s->nchildren].adopted = false;
-	s->nchildren++;
+	child_add(s, id, pid, false);
 	if (adw_store_adw_set_worker(s->conn, id, pid, log_path, &err) < 0)
 		adw_log_warn("adw=%s pid not recorded: %s", id, err.msg);
 	adw_log_info("adw=%s started adw-run pid=%d log=%s", id, (int)pid, log_path);
@@ -199,12 +224,7 @@ static void recover(struct adw_supervisor *s)
 		if (is_adw_run(pids[i])) {
 			adw_log_info("adw=%s adopting running adw-run pid=%d", ids[i],
 				     (int)pids[i]);
-			s->children = adw_xrealloc(s->children, (size_t)(s->nchildren + 1) *
-								    sizeof(*s->children));
-			s->children[s->nchildren].id = adw_xstrdup(ids[i]);
-			s->children[s->nchildren].pid = pids[i];
-			s->children[s->nchildren].adopted = true;
-			s->nchildren++;
+			child_add(s, ids[i], pids[i], true);
 		} else {
 			char *why = pids[i] ? adw_xasprintf("adw-run (pid %d) is gone: found at "
 							    "supervisor start",
@@ -267,18 +287,33 @@ static void *run(void *arg)
 	claim(s);
 	last_claim = mono_ms();
 	while (!s->stopping) {
-		struct pollfd fds[2] = {{.fd = s->wake[0], .events = POLLIN},
-					{.fd = s->conn ? PQsocket(s->conn) : -1, .events = POLLIN}};
+		int nfds = 2 + s->nchildren;
+		struct pollfd *fds = adw_xcalloc((size_t)nfds, sizeof(*fds));
 		bool notified = false;
+		int prc;
 
-		if (poll(fds, 2, TICK_MS) < 0 && errno != EINTR)
+		fds[0].fd = s->wake[0];
+		fds[0].events = POLLIN;
+		fds[1].fd = s->conn ? PQsocket(s->conn) : -1;
+		fds[1].events = POLLIN;
+		for (int i = 0; i < s->nchildren; i++) {
+			fds[2 + i].fd = s->children[i].pidfd;
+			fds[2 + i].events = POLLIN;
+		}
+		prc = poll(fds, (nfds_t)nfds, TICK_MS);
+		if (prc < 0 && errno != EINTR) {
+			free(fds);
 			break;
-		if (s->stopping)
+		}
+		if (s->stopping) {
+			free(fds);
 			break;
+		}
 		if (fds[1].fd >= 0 && (fds[1].revents & (POLLIN | POLLHUP | POLLERR))) {
 			drain_notifications(s);
 			notified = true;
 		}
+		free(fds);
 		if (reap(s) > 0)
 			notified = true; /* a slot is free: take the next pending ADW now */
 		if (notified || mono_ms() - last_claim >= BACKSTOP_MS ||

@@ -1,0 +1,2 @@
+-- Round-trip floor: what GET /healthz asks PostgreSQL.
+SELECT 1;
