@@ -308,6 +308,8 @@ static void supervise(struct claude_run *cr)
 			p[np++] = (struct pollfd){.fd = cr->err_fd, .events = POLLIN};
 		if (!np)
 			wait_ms = 20; /* pipes closed: only waiting for the exit */
+		if (cr->ctx->idle)
+			cr->ctx->idle(cr->ctx->emit_ud);
 		if (poll(p, np, wait_ms) < 0 && errno != EINTR) {
 			adw_log_error("claude: poll: %s", strerror(errno));
 			break;

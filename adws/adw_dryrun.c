@@ -179,8 +179,11 @@ int adw_dryrun_run_step(const struct adw_step_ctx *ctx, struct adw_step_result *
 	emit(ctx, ADW_CAT_SYSTEM, "SystemInfo", msg, dry_payload(ctx));
 	free(msg);
 	msg = NULL;
-	if (ms > 0 && ms <= 600000)
+	if (ms > 0 && ms <= 600000) {
+		if (ctx->idle)
+			ctx->idle(ctx->emit_ud);
 		sleep_ms(ms);
+	}
 
 	if (failstep && strcmp(failstep, ctx->step) == 0) {
 		res->error =

@@ -34,10 +34,15 @@ struct runner {
 	struct adw_workflow wf;
 	char *plan_path, *review_path;
 	enum adw_verdict verdict;
-	const char *step; /* the running step, for events */
-	char *agent_id;	  /* the running step's agent */
-	int lost_events;  /* events that could not be stored */
+	const char *step;	      /* the running step, for events */
+	char *agent_id;		      /* the running step's agent */
+	int lost_events;	      /* events that could not be stored */
+	struct adw_event_batch batch; /* events not yet written */
 };
+
+#define BATCH_ROWS 64		 /* write when this many events wait... */
+#define BATCH_BYTES (512 * 1024) /* ...or this many bytes... */
+#define BATCH_AGE_MS 5		 /* ...or the oldest has waited this long */
 
 static long long now_ms(void)
 {
@@ -55,27 +60,43 @@ static void new_uuid(char out[37])
 	uuid_unparse_lower(u, out);
 }
 
-/* Stores an event of the running step (or of the workflow when step is NULL). */
-static int record(struct runner *r, struct adw_event *ev)
+/* Writes the buffered events in one statement (retried once on a new connection). */
+static void flush(struct runner *r)
 {
 	struct adw_err err = {0};
 
+	if (r->batch.n == 0)
+		return;
+	if (adw_event_batch_flush(r->conn, &r->batch, NULL, &err) == 0)
+		return;
+	adw_log_error("adw=%s %d events not stored yet: %s", r->id, r->batch.n, err.msg);
+	if (adw_db_check(r->conn, &err) == 0 &&
+	    adw_event_batch_flush(r->conn, &r->batch, NULL, &err) == 0)
+		return;
+	r->lost_events += r->batch.n;
+	adw_log_error("adw=%s %d events lost: %s", r->id, r->batch.n, err.msg);
+	adw_event_batch_release(&r->batch);
+	adw_event_batch_init(&r->batch);
+}
+
+/* Buffers an event of the running step (or of the workflow when step is NULL). */
+static int record(struct runner *r, struct adw_event *ev)
+{
 	ev->adw_id = r->id;
 	if (!ev->step)
 		ev->step = r->step;
 	if (!ev->agent_id)
 		ev->agent_id = r->agent_id;
-	if (adw_event_insert(r->conn, ev, NULL, &err) < 0) {
-		r->lost_events++;
-		adw_log_error("adw=%s event %s not stored: %s", r->id, ev->type, err.msg);
-		if (adw_db_check(r->conn, &err) == 0 &&
-		    adw_event_insert(r->conn, ev, NULL, &err) == 0) {
-			r->lost_events--;
-			return 0;
-		}
-		return -1;
-	}
+	adw_event_batch_add(&r->batch, ev);
+	if (r->batch.n >= BATCH_ROWS || r->batch.bytes >= BATCH_BYTES ||
+	    adw_event_batch_age_ms(&r->batch) >= BATCH_AGE_MS)
+		flush(r);
 	return 0;
+}
+
+static void idle_cb(void *ud)
+{
+	flush(ud);
 }
 
 static int emit_cb(void *ud, struct adw_event *ev)
@@ -220,6 +241,7 @@ static int step_begin(struct runner *r, int index, const char *step, const char 
 	int rc = -1;
 
 	snprintf(idx, sizeof(idx), "%d", index);
+	flush(r);
 	if (adw_db_exec(r->conn, "BEGIN", 0, NULL, err) < 0)
 		goto out;
 	/* A re-run of a step reuses its name: archive the earlier agent. */
@@ -316,6 +338,7 @@ static int step_end(struct runner *r, int index, const char *step, const char *a
 	params[4] = in;
 	params[5] = out_t;
 	params[6] = cost;
+	flush(r);
 	if (adw_db_exec(r->conn, "BEGIN", 0, NULL, err) < 0)
 		return -1;
 	if (adw_db_exec(
@@ -467,6 +490,7 @@ static int run_step(struct runner *r, int i, char **why)
 		    .review_path = r->review_path,
 		    .emit = emit_cb,
 		    .emit_ud = r,
+		    .idle = idle_cb,
 		};
 
 		if (adw_db_exec(
@@ -542,11 +566,18 @@ static int skip_step(struct runner *r, int i)
 	return 0;
 }
 
+/*
+ * Ends the ADW: the status and its last events commit together, so whoever
+ * sees the terminal status can already read every event.
+ */
 static void finish(struct runner *r, bool ok, const char *why, const char *failed_step)
 {
 	const char *params[4] = {r->id, ok ? "completed" : "failed", why, failed_step};
 	struct adw_err err = {0};
+	bool in_tx;
 
+	flush(r);
+	in_tx = adw_db_exec(r->conn, "BEGIN", 0, NULL, &err) == 0;
 	if (adw_db_exec(r->conn,
 			"UPDATE ai_developer_workflows SET status = $2, error_message = $3, "
 			"error_step = $4, error_count = error_count + CASE WHEN $3::text IS NULL "
@@ -562,6 +593,9 @@ static void finish(struct runner *r, bool ok, const char *why, const char *faile
 	else
 		system_event(r, NULL, "SystemError", NULL, "Workflow failed: %s", why);
 	adw_updated(r, ok ? "status: completed" : "status: failed");
+	flush(r);
+	if (in_tx && adw_db_exec(r->conn, "COMMIT", 0, NULL, &err) < 0)
+		adw_log_error("adw=%s final status not committed: %s", r->id, err.msg);
 }
 
 int adw_runner_run(const struct adw_config *cfg, const char *conninfo, const char *id)
@@ -572,6 +606,7 @@ int adw_runner_run(const struct adw_config *cfg, const char *conninfo, const cha
 	int rc = ADW_RUNNER_USAGE;
 	int i;
 
+	adw_event_batch_init(&r.batch);
 	r.id = adw_xstrdup(id);
 	r.conn = adw_db_connect(conninfo, &err);
 	if (!r.conn) {
@@ -636,6 +671,9 @@ int adw_runner_run(const struct adw_config *cfg, const char *conninfo, const cha
 out:
 	free(why);
 	PQfinish(r.conn);
+	if (r.conn)
+		flush(&r);
+	adw_event_batch_release(&r.batch);
 	adw_workflow_release(&r.wf);
 	free(r.plan_path);
 	free(r.review_path);

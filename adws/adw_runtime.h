@@ -39,6 +39,11 @@ struct adw_step_ctx {
 	int timeout_s;		 /* wall-clock limit of the step; 0 = none */
 	adw_emit_fn emit;
 	void *emit_ud;
+	/*
+	 * Called (when not NULL) with emit_ud before the runtime blocks waiting
+	 * for its agent, so buffered events are written while nothing happens.
+	 */
+	void (*idle)(void *ud);
 };
 
 struct adw_step_result {

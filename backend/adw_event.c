@@ -10,6 +10,8 @@
 #include "adw_buf.h"
 #include "adw_db.h"
 
+#include <time.h>
+
 #define SUMMARY_MAX 200 /* bytes of a summary, "..." included */
 #define SUMMARY_CLIP (SUMMARY_MAX - 3)
 
@@ -245,4 +247,98 @@ out:
 	free(payload);
 	free(summary);
 	return rc;
+}
+
+static long long mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void adw_event_batch_init(struct adw_event_batch *b)
+{
+	b->rows = cJSON_CreateArray();
+	b->n = 0;
+	b->bytes = 0;
+	b->first_ms = 0;
+}
+
+void adw_event_batch_release(struct adw_event_batch *b)
+{
+	if (!b)
+		return;
+	cJSON_Delete(b->rows);
+	b->rows = NULL;
+	b->n = 0;
+	b->bytes = 0;
+}
+
+static void add_str(cJSON *row, const char *key, const char *value)
+{
+	char *copy;
+
+	if (!value)
+		return;
+	copy = adw_xstrdup(value);
+	adw_event_fix_utf8(copy);
+	cJSON_AddStringToObject(row, key, copy);
+	free(copy);
+}
+
+void adw_event_batch_add(struct adw_event_batch *b, const struct adw_event *ev)
+{
+	cJSON *row = cJSON_CreateObject();
+	char *summary =
+	    ev->summary
+		? adw_event_clip(ev->summary,
+				 strlen(ev->summary) > SUMMARY_MAX ? SUMMARY_CLIP : SUMMARY_MAX, 1)
+		: adw_event_summarize(ev);
+
+	add_str(row, "adw_id", ev->adw_id);
+	add_str(row, "agent_id", ev->agent_id);
+	add_str(row, "step", ev->step);
+	add_str(row, "category", adw_event_category_name(ev->category));
+	add_str(row, "type", ev->type);
+	add_str(row, "content", ev->content ? ev->content : "");
+	add_str(row, "summary", summary);
+	if (ev->payload)
+		cJSON_AddItemToObject(row, "payload", cJSON_Duplicate(ev->payload, 1));
+	b->bytes += 256 + (ev->content ? strlen(ev->content) : 0) + strlen(summary);
+	free(summary);
+	if (b->n == 0)
+		b->first_ms = mono_ms();
+	cJSON_AddItemToArray(b->rows, row);
+	b->n++;
+}
+
+long long adw_event_batch_age_ms(const struct adw_event_batch *b)
+{
+	return b->n ? mono_ms() - b->first_ms : 0;
+}
+
+int adw_event_batch_flush(PGconn *conn, struct adw_event_batch *b, long long *last_id,
+			  struct adw_err *err)
+{
+	char *json;
+	const char *params[1];
+	PGresult *res;
+
+	if (b->n == 0)
+		return 0;
+	json = cJSON_PrintUnformatted(b->rows);
+	/* Strings were made valid UTF-8 on add; payload strings may not be. */
+	adw_event_fix_utf8(json);
+	params[0] = json;
+	res = adw_db_query(conn, "SELECT adw_events_append($1::json)", 1, params, err);
+	free(json);
+	if (!res)
+		return -1;
+	if (last_id)
+		*last_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
+	cJSON_Delete(b->rows);
+	adw_event_batch_init(b);
+	return 0;
 }

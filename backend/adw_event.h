@@ -59,6 +59,37 @@ int adw_event_insert(PGconn *conn, const struct adw_event *ev, long long *id,
  */
 char *adw_event_clip(const char *s, size_t max, int fold);
 
+/*
+ * A batch of events written with one statement (adw_events_append): the
+ * write path of adw-run, so a chatty agent costs one round trip and one
+ * commit per batch, not per event. Events keep their order. One owner.
+ */
+struct adw_event_batch {
+	cJSON *rows;	    /* JSON array of pending rows */
+	int n;		    /* rows pending */
+	size_t bytes;	    /* approximate bytes pending */
+	long long first_ms; /* CLOCK_MONOTONIC ms when the oldest pending row was added */
+};
+
+/** Initialises an empty batch. */
+void adw_event_batch_init(struct adw_event_batch *b);
+/** Frees the pending rows. NULL-safe. */
+void adw_event_batch_release(struct adw_event_batch *b);
+/**
+ * Adds a copy of ev (summary computed when NULL, invalid UTF-8 replaced).
+ * ev and its payload stay the caller's.
+ */
+void adw_event_batch_add(struct adw_event_batch *b, const struct adw_event *ev);
+/** Milliseconds since the oldest pending row was added; 0 when empty. */
+long long adw_event_batch_age_ms(const struct adw_event_batch *b);
+/**
+ * Writes every pending row in one statement, in order. *last_id (may be
+ * NULL) gets the id of the last row. On success the batch is empty; on
+ * failure (err: see adw_db_query) the rows stay pending for a retry.
+ */
+int adw_event_batch_flush(PGconn *conn, struct adw_event_batch *b, long long *last_id,
+			  struct adw_err *err) ADW_MUST_CHECK;
+
 /** True when s is valid UTF-8 as PostgreSQL defines it. NULL is valid. */
 bool adw_event_utf8_valid(const char *s);
 /** Replaces invalid UTF-8 bytes of s with '?' in place. NULL-safe. */
