@@ -22,9 +22,11 @@
 #include "adw_buf.h"
 #include "adw_db.h"
 #include "adw_log.h"
+#include "adw_stream.h"
 
 struct adw_http {
 	struct MHD_Daemon *daemon;
+	struct adw_stream *stream;
 	const struct adw_config *cfg;
 	char *conninfo;
 	char *web_dir;
@@ -50,7 +52,7 @@ static void db_key_init(void)
 	pthread_key_create(&db_key, db_free);
 }
 
-void *adw_http_db(const struct adw_request *req, struct adw_err *err)
+void *adw_http_thread_db(const char *conninfo, struct adw_err *err)
 {
 	PGconn *conn;
 
@@ -62,7 +64,7 @@ void *adw_http_db(const struct adw_request *req, struct adw_err *err)
 		PQfinish(conn);
 		pthread_setspecific(db_key, NULL);
 	}
-	conn = adw_db_connect(req->conninfo, err);
+	conn = adw_db_connect(conninfo, err);
 	if (!conn) {
 		adw_log_warn("database unavailable: %s", err->msg);
 		adw_err_set(err, ADW_ERR_UNAVAILABLE, "database unavailable");
@@ -70,6 +72,11 @@ void *adw_http_db(const struct adw_request *req, struct adw_err *err)
 	}
 	pthread_setspecific(db_key, conn);
 	return conn;
+}
+
+void *adw_http_db(const struct adw_request *req, struct adw_err *err)
+{
+	return adw_http_thread_db(req->conninfo, err);
 }
 
 const char *adw_request_arg(const struct adw_request *req, const char *name)
@@ -220,6 +227,22 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	req.conn = conn;
 	req.cfg = http->cfg;
 	req.conninfo = http->conninfo;
+	if (strcmp(url, "/api/stream") == 0 && http->stream) {
+		struct adw_err err = {0};
+
+		if (strcmp(method, "GET") != 0) {
+			adw_err_set(&err, ADW_ERR_MALFORMED, "method '%s' not allowed here",
+				    method);
+			adw_http_error(&reply, &err);
+			reply.status = 405;
+			reply.allow = "GET";
+			return send_json(conn, &reply);
+		}
+		if (adw_stream_serve(http->stream, conn, &req, &err))
+			return MHD_YES;
+		adw_http_error(&reply, &err);
+		return send_json(conn, &reply);
+	}
 	if (adw_api_handle(&req, &reply))
 		return send_json(conn, &reply);
 	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
@@ -257,7 +280,7 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 }
 
 struct adw_http *adw_http_start(const struct adw_config *cfg, const char *conninfo,
-				struct adw_err *err)
+				struct adw_stream *stream, struct adw_err *err)
 {
 	struct adw_http *http = adw_xcalloc(1, sizeof(*http));
 	struct addrinfo hints = {
@@ -270,6 +293,7 @@ struct adw_http *adw_http_start(const struct adw_config *cfg, const char *connin
 	int rc;
 
 	http->cfg = cfg;
+	http->stream = stream;
 	http->conninfo = adw_xstrdup(conninfo);
 	http->web_dir = adw_config_data_path(cfg, "web");
 	snprintf(port, sizeof(port), "%u", cfg->listen_port);
@@ -314,6 +338,8 @@ void adw_http_stop(struct adw_http *http)
 {
 	if (!http)
 		return;
+	/* Suspended stream connections must be resumed before the daemon stops. */
+	adw_stream_close_all(http->stream);
 	MHD_stop_daemon(http->daemon);
 	free(http->web_dir);
 	free(http->conninfo);

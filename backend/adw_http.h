@@ -37,6 +37,8 @@ struct adw_request {
 	const char *conninfo;
 };
 
+struct adw_stream;
+
 /** A query-string argument, or NULL. Borrowed from the request. */
 const char *adw_request_arg(const struct adw_request *req, const char *name);
 /**
@@ -45,16 +47,19 @@ const char *adw_request_arg(const struct adw_request *req, const char *name);
  * database cannot be reached. Owned by the thread; never PQfinish() it.
  */
 void *adw_http_db(const struct adw_request *req, struct adw_err *err);
+/** As adw_http_db, for code that has the conninfo but no request (the stream's readers). */
+void *adw_http_thread_db(const char *conninfo, struct adw_err *err);
 /** Fills reply with the error's status and {"error":{"code","message"}}. */
 void adw_http_error(struct adw_reply *reply, const struct adw_err *err);
 
 /**
  * Starts the server on cfg->listen_host:listen_port (port 0: any free
- * port). Returns the server, or NULL with err (INVALID bad address,
- * UNAVAILABLE cannot bind). conninfo is copied.
+ * port), serving GET /api/stream from stream (NULL: 404). Returns the
+ * server, or NULL with err (INVALID bad address, UNAVAILABLE cannot bind).
+ * conninfo is copied.
  */
 struct adw_http *adw_http_start(const struct adw_config *cfg, const char *conninfo,
-				struct adw_err *err);
+				struct adw_stream *stream, struct adw_err *err);
 /** The bound TCP port. */
 unsigned adw_http_port(const struct adw_http *http);
 /** Stops the server, closes every connection and frees it. NULL-safe. */

@@ -525,7 +525,7 @@ int adw_store_adw_claim(PGconn *conn, const char *host, pid_t pid, int max, char
 	    "worker_pid = NULL, "
 	    "metadata = metadata || jsonb_build_object('supervisor_pid', $2::int) "
 	    "WHERE id IN (SELECT id FROM ai_developer_workflows WHERE status = 'pending' "
-	    "ORDER BY created_at, id LIMIT $3::int FOR UPDATE SKIP LOCKED) RETURNING id",
+	    "ORDER BY created_at, id LIMIT $3::int FOR NO KEY UPDATE SKIP LOCKED) RETURNING id",
 	    3, params, err);
 	if (!res)
 		return -1;

@@ -258,16 +258,27 @@ static void claim(struct adw_supervisor *s)
 	adw_store_strv_free(ids, n);
 }
 
-static void drain_notifications(struct adw_supervisor *s)
+/*
+ * Takes the notifications libpq holds, reading the socket first when
+ * consume. A notification can arrive while a query runs and sit in
+ * libpq's buffer with nothing left on the socket, so this is also called
+ * after every claim, not only when poll() says the socket is readable.
+ * Returns true when there was one.
+ */
+static bool drain_notifications(struct adw_supervisor *s, bool consume)
 {
 	PGnotify *nt;
+	bool any = false;
 
 	if (!s->conn)
-		return;
-	if (!PQconsumeInput(s->conn))
-		return;
-	while ((nt = PQnotifies(s->conn)))
+		return false;
+	if (consume && !PQconsumeInput(s->conn))
+		return false;
+	while ((nt = PQnotifies(s->conn))) {
 		PQfreemem(nt);
+		any = true;
+	}
+	return any;
 }
 
 static long long mono_ms(void)
@@ -289,7 +300,8 @@ static void *run(void *arg)
 	while (!s->stopping) {
 		int nfds = 2 + s->nchildren;
 		struct pollfd *fds = adw_xcalloc((size_t)nfds, sizeof(*fds));
-		bool notified = false;
+		/* A notification libpq already read during the last query: no waiting. */
+		bool notified = drain_notifications(s, false);
 		int prc;
 
 		fds[0].fd = s->wake[0];
@@ -300,7 +312,7 @@ static void *run(void *arg)
 			fds[2 + i].fd = s->children[i].pidfd;
 			fds[2 + i].events = POLLIN;
 		}
-		prc = poll(fds, (nfds_t)nfds, TICK_MS);
+		prc = poll(fds, (nfds_t)nfds, notified ? 0 : TICK_MS);
 		if (prc < 0 && errno != EINTR) {
 			free(fds);
 			break;
@@ -309,17 +321,18 @@ static void *run(void *arg)
 			free(fds);
 			break;
 		}
-		if (fds[1].fd >= 0 && (fds[1].revents & (POLLIN | POLLHUP | POLLERR))) {
-			drain_notifications(s);
-			notified = true;
-		}
+		if (fds[1].fd >= 0 && (fds[1].revents & (POLLIN | POLLHUP | POLLERR)))
+			notified = drain_notifications(s, true) || notified;
 		free(fds);
 		if (reap(s) > 0)
 			notified = true; /* a slot is free: take the next pending ADW now */
 		if (notified || mono_ms() - last_claim >= BACKSTOP_MS ||
 		    (s->conn && PQstatus(s->conn) != CONNECTION_OK)) {
-			claim(s);
-			last_claim = mono_ms();
+			/* Claim until no notification came in while claiming. */
+			do {
+				claim(s);
+				last_claim = mono_ms();
+			} while (drain_notifications(s, false) && !s->stopping);
 		}
 	}
 	return NULL;

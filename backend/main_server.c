@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "adw_build.h"
@@ -19,6 +20,7 @@
 #include "adw_http.h"
 #include "adw_log.h"
 #include "adw_migrate.h"
+#include "adw_stream.h"
 #include "adw_supervisor.h"
 
 static void usage(FILE *f)
@@ -42,6 +44,18 @@ static void usage(FILE *f)
 	    "Other environment: ADW_WORKDIR, ADW_RUNTIME (claude|dry-run), ADW_CLAUDE_BIN,\n"
 	    "ADW_MODEL. Exit status: 0 after a clean stop (SIGINT/SIGTERM), 1 when the database\n"
 	    "or the listen address is unusable, 2 on a usage or configuration error.\n");
+}
+
+/* Every stream client holds a socket: allow as many as the hard limit does. */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			adw_log_warn("cannot raise the open files limit");
+	}
 }
 
 static int export_config(const struct adw_config *cfg)
@@ -82,6 +96,7 @@ int main(int argc, char **argv)
 	struct adw_err err = {0};
 	struct adw_http *http = NULL;
 	struct adw_supervisor *sup = NULL;
+	struct adw_stream *stream = NULL;
 	bool migrate = true, supervise = true, cluster_started = false;
 	char *conninfo = NULL;
 	PGconn *conn = NULL;
@@ -151,6 +166,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "adw: cannot set the environment for adw-run\n");
 		goto out;
 	}
+	raise_fd_limit();
 	/* Block shutdown signals before any thread starts: main sigwait()s for them. */
 	signal(SIGPIPE, SIG_IGN);
 	sigemptyset(&sigs);
@@ -188,7 +204,12 @@ int main(int argc, char **argv)
 			goto out;
 		}
 	}
-	http = adw_http_start(&cfg, conninfo, &err);
+	stream = adw_stream_start(&cfg, conninfo, &err);
+	if (!stream) {
+		fprintf(stderr, "adw: stream: %s\n", err.msg);
+		goto out;
+	}
+	http = adw_http_start(&cfg, conninfo, stream, &err);
 	if (!http) {
 		fprintf(stderr, "adw: listen: %s\n", err.msg);
 		goto out;
@@ -204,6 +225,7 @@ int main(int argc, char **argv)
 	rc = 0;
 out:
 	adw_http_stop(http);
+	adw_stream_stop(stream);
 	/* With the embedded cluster going down, running ADWs cannot go on. */
 	adw_supervisor_stop(sup, cluster_started);
 	PQfinish(conn);

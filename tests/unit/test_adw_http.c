@@ -201,7 +201,7 @@ static void start_server(void)
 {
 	struct adw_err err = {0};
 
-	http = adw_http_start(&cfg, conninfo, &err);
+	http = adw_http_start(&cfg, conninfo, NULL, &err);
 	ck_assert_msg(http != NULL, "start: %s", err.msg);
 	ck_assert_uint_ne(adw_http_port(http), 0);
 }
@@ -267,7 +267,7 @@ START_TEST(test_start_stop)
 	start_server();
 	/* The bound port is taken: a second daemon on it cannot start. */
 	busy.listen_port = adw_http_port(http);
-	second = adw_http_start(&busy, conninfo, &err);
+	second = adw_http_start(&busy, conninfo, NULL, &err);
 	ck_assert_ptr_null(second);
 	ck_assert_int_eq(err.code, ADW_ERR_UNAVAILABLE);
 	/* The first one still answers. */

@@ -941,6 +941,43 @@ START_TEST(test_claim_basic)
 }
 END_TEST
 
+START_TEST(test_claim_not_blocked_by_references)
+{
+	struct adw_err err = {0};
+	char *ids[1], **got = NULL;
+	int n = -1;
+	PGconn *other;
+
+	use_db("store_keyshare");
+	other = testlib_connect(dbinfo);
+	create_pending(ids, 1, 0);
+	/*
+	 * A transaction that inserts a row referencing the ADW (a chat reply, an
+	 * event) holds FOR KEY SHARE on it until it commits. The claim must not
+	 * skip the ADW for that: it changes no key column.
+	 */
+	PQclear(testlib_query(other, "BEGIN"));
+	{
+		const char *params[1] = {ids[0]};
+		PGresult *r =
+		    PQexecParams(other,
+				 "INSERT INTO orchestrator_chat (sender_type, receiver_type, "
+				 "message, adw_id) VALUES ('orchestrator', 'user', 'hi', $1)",
+				 1, NULL, params, NULL, NULL, 0);
+
+		ck_assert_int_eq(PQresultStatus(r), PGRES_COMMAND_OK);
+		PQclear(r);
+	}
+	ck_assert_int_eq(adw_store_adw_claim(conn, "hostA", 1, 5, &got, &n, &err), 0);
+	ck_assert_int_eq(n, 1);
+	ck_assert_str_eq(got[0], ids[0]);
+	adw_store_strv_free(got, n);
+	PQclear(testlib_query(other, "COMMIT"));
+	PQfinish(other);
+	free(ids[0]);
+}
+END_TEST
+
 START_TEST(test_claim_skip_locked)
 {
 	struct adw_err err = {0};
@@ -1265,6 +1302,7 @@ int main(void)
 		tcase_add_test(tp, test_events);
 		tcase_add_test(tp, test_claim_basic);
 		tcase_add_test(tp, test_claim_skip_locked);
+		tcase_add_test(tp, test_claim_not_blocked_by_references);
 		tcase_add_test(tp, test_claim_concurrent);
 		tcase_add_test(tp, test_fail);
 		tcase_add_test(tp, test_fail_finished_and_pending);
