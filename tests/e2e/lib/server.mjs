@@ -2,6 +2,7 @@
 // cluster (ADW_TEST_DATABASE_URL, started by scripts/test), a real
 // adw-server on a free loopback port, and small HTTP helpers.
 import { spawn, spawnSync } from 'node:child_process';
+import http from 'node:http';
 import { mkdtempSync, rmSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -12,6 +13,7 @@ export const bin = {
   server: join(buildDir, 'backend/adw-server'),
   run: join(buildDir, 'adws/adw-run'),
   cli: join(buildDir, 'adws/adw'),
+  emit: join(buildDir, 'tests/adw-emit'),
 };
 
 let dbCounter = 0;
@@ -112,3 +114,64 @@ export async function waitForAdw(base, id, timeoutMs = 60000, statuses = ['compl
 }
 
 export function readText(path) { return readFileSync(path, 'utf8'); }
+
+/**
+ * A Server-Sent Events client over node:http that keeps every event it
+ * gets: {id, type, data}. opts: after, lastEventId, query (string), onEvent.
+ * Resolves to a handle with close() and a `done` promise that resolves when
+ * the server ends the stream.
+ */
+export function sseConnect(base, opts = {}) {
+  return new Promise((resolveConn, reject) => {
+    const qs = new URLSearchParams();
+    if (opts.after !== undefined) qs.set('after', String(opts.after));
+    if (opts.query) for (const [k, v] of new URLSearchParams(opts.query)) qs.set(k, v);
+    const headers = { accept: 'text/event-stream' };
+    if (opts.lastEventId !== undefined) headers['last-event-id'] = String(opts.lastEventId);
+    const url = `${base}/api/stream${qs.toString() ? `?${qs}` : ''}`;
+    const req = http.get(url, { headers, agent: false }, (res) => {
+      if (res.statusCode !== 200) { reject(new Error(`stream: HTTP ${res.statusCode}`)); res.resume(); return; }
+      let buf = '';
+      let cur = { id: undefined, type: 'message', data: [] };
+      let endResolve;
+      const handle = {
+        res, req, events: [], comments: 0, retry: undefined,
+        done: new Promise((r) => { endResolve = r; }),
+        close() { req.destroy(); },
+      };
+      res.setEncoding('utf8');
+      res.on('data', (chunk) => {
+        buf += chunk;
+        let nl;
+        while ((nl = buf.indexOf('\n')) >= 0) {
+          const line = buf.slice(0, nl).replace(/\r$/, '');
+          buf = buf.slice(nl + 1);
+          if (line === '') {
+            if (cur.data.length || cur.id !== undefined) {
+              const ev = { id: cur.id === undefined ? undefined : Number(cur.id), type: cur.type, data: cur.data.join('\n') };
+              handle.events.push(ev);
+              if (opts.onEvent) opts.onEvent(ev, handle);
+            }
+            cur = { id: undefined, type: 'message', data: [] };
+          } else if (line.startsWith(':')) {
+            handle.comments++;
+          } else {
+            const i = line.indexOf(':');
+            const field = i < 0 ? line : line.slice(0, i);
+            let value = i < 0 ? '' : line.slice(i + 1);
+            if (value.startsWith(' ')) value = value.slice(1);
+            if (field === 'id') cur.id = value;
+            else if (field === 'event') cur.type = value;
+            else if (field === 'data') cur.data.push(value);
+            else if (field === 'retry') handle.retry = Number(value);
+          }
+        }
+      });
+      res.on('end', () => endResolve('end'));
+      res.on('error', () => endResolve('error'));
+      res.on('close', () => endResolve('close'));
+      resolveConn(handle);
+    });
+    req.on('error', (e) => reject(e));
+  });
+}
