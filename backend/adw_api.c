@@ -12,6 +12,7 @@
 #include "adw_chat.h"
 #include "adw_db.h"
 #include "adw_store.h"
+#include "adw_stream.h"
 
 static void reply_json(struct adw_reply *reply, unsigned status, char *body)
 {
@@ -122,6 +123,8 @@ static void get_health(const struct adw_request *req, struct adw_reply *reply)
 	cJSON_AddStringToObject(root, "status", ok ? "ok" : "degraded");
 	cJSON_AddStringToObject(root, "database", ok ? "ok" : "unavailable");
 	cJSON_AddStringToObject(root, "version", ADW_VERSION);
+	if (req->stream)
+		cJSON_AddNumberToObject(root, "stream_clients", adw_stream_clients(req->stream));
 	reply_json(reply, ok ? 200 : 503, cJSON_PrintUnformatted(root));
 	cJSON_Delete(root);
 }

@@ -227,6 +227,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	req.conn = conn;
 	req.cfg = http->cfg;
 	req.conninfo = http->conninfo;
+	req.stream = http->stream;
 	if (strcmp(url, "/api/stream") == 0 && http->stream) {
 		struct adw_err err = {0};
 

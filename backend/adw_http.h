@@ -35,6 +35,7 @@ struct adw_request {
 	void *conn; /* MHD connection, for adw_request_arg() */
 	const struct adw_config *cfg;
 	const char *conninfo;
+	struct adw_stream *stream; /* the live stream hub, or NULL */
 };
 
 struct adw_stream;

@@ -69,6 +69,7 @@ struct adw_stream {
 	pthread_mutex_t lock; /* guards everything below */
 	struct entry *ring;
 	size_t cap, start, count; /* circular buffer of the newest events */
+	long long ping_ms;	  /* ": ping" after this long idle (ADW_STREAM_PING_MS) */
 	long long floor;	  /* every event with id > floor is in the ring */
 	long long head;		  /* the newest id read */
 	bool ready;		  /* floor/head are known */
@@ -227,7 +228,7 @@ static void ping_idle(struct adw_stream *st)
 
 	pthread_mutex_lock(&st->lock);
 	for (struct sub *s = st->subs; s; s = s->next) {
-		if (s->suspended && now - s->last_write_ms >= ADW_STREAM_PING_MS)
+		if (s->suspended && now - s->last_write_ms >= st->ping_ms)
 			resume(s);
 	}
 	pthread_mutex_unlock(&st->lock);
@@ -281,7 +282,7 @@ static void *run(void *arg)
 				}
 			} while (notified && !st->stopping);
 		}
-		if (mono_ms() - last_ping >= 1000) {
+		if (mono_ms() - last_ping >= (st->ping_ms < 2000 ? st->ping_ms / 2 : 1000)) {
 			ping_idle(st);
 			last_ping = mono_ms();
 		}
@@ -425,7 +426,7 @@ static ssize_t on_read(void *cls, uint64_t pos, char *buf, size_t max)
 			if (s->out.len)
 				break;
 		}
-		if (mono_ms() - s->last_write_ms >= ADW_STREAM_PING_MS) {
+		if (mono_ms() - s->last_write_ms >= st->ping_ms) {
 			add_text(s, ": ping\n\n");
 			break;
 		}
@@ -596,6 +597,13 @@ struct adw_stream *adw_stream_start(const struct adw_config *cfg, const char *co
 			st->cap = (size_t)v;
 	}
 	st->ring = adw_xcalloc(st->cap, sizeof(*st->ring));
+	st->ping_ms = ADW_STREAM_PING_MS;
+	if (getenv("ADW_STREAM_PING_MS")) {
+		long v = strtol(getenv("ADW_STREAM_PING_MS"), NULL, 10);
+
+		if (v >= 100 && v <= 3600000)
+			st->ping_ms = v;
+	}
 	pthread_mutex_init(&st->lock, NULL);
 	if (pipe2(st->wake, O_CLOEXEC) < 0) {
 		adw_err_set(err, ADW_ERR_INTERNAL, "pipe: %s", strerror(errno));

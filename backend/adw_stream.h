@@ -25,8 +25,8 @@
 #include "adw_config.h"
 #include "adw_err.h"
 
-#define ADW_STREAM_RING 8192        /* events kept in memory; ADW_STREAM_RING overrides */
-#define ADW_STREAM_PING_MS 15000    /* ": ping" after this long without a write */
+#define ADW_STREAM_RING 8192	    /* events kept in memory; ADW_STREAM_RING overrides */
+#define ADW_STREAM_PING_MS 15000    /* ": ping" after this long without a write; env overrides */
 #define ADW_STREAM_RETRY_MS 2000    /* the "retry:" sent to EventSource clients */
 #define ADW_STREAM_CATCHUP_PAGE 500 /* events per catch-up query */
 

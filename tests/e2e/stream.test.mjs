@@ -169,3 +169,16 @@ describe('slow clients', () => {
     } finally { await srv.stop(); srv.cleanup(); }
   });
 });
+
+describe('idle clients', () => {
+  test('idle streams get pings; disconnected clients are detected and freed', { timeout: 60000 }, async () => {
+    const srv = await startServer({ prefix: 'idle', env: { ADW_STREAM_PING_MS: '300' } });
+    try {
+      const clients = await Promise.all(Array.from({ length: 5 }, () => sseConnect(srv.url)));
+      await until(async () => (await api(srv.url, 'GET', '/healthz')).body.stream_clients === 5, 5000, '5 clients');
+      await until(() => clients.every((c) => c.comments >= 2), 5000, 'pings');
+      for (const c of clients) c.close();
+      await until(async () => (await api(srv.url, 'GET', '/healthz')).body.stream_clients === 0, 10000, 'clients to be freed');
+    } finally { await srv.stop(); srv.cleanup(); }
+  });
+});
