@@ -339,8 +339,15 @@ void adw_http_stop(struct adw_http *http)
 {
 	if (!http)
 		return;
-	/* Suspended stream connections must be resumed before the daemon stops. */
-	adw_stream_close_all(http->stream);
+	/*
+	 * Suspended stream connections must be resumed before the daemon stops:
+	 * end every stream and give the pool threads up to 2 s to close them.
+	 */
+	if (http->stream) {
+		adw_stream_close_all(http->stream);
+		for (int i = 0; i < 100 && adw_stream_clients(http->stream) > 0; i++)
+			usleep(20000);
+	}
 	MHD_stop_daemon(http->daemon);
 	free(http->web_dir);
 	free(http->conninfo);
