@@ -62,10 +62,9 @@ static enum adw_errcode map_sqlstate(const char *state)
 	return ADW_ERR_INTERNAL;
 }
 
-PGresult *adw_db_query(PGconn *conn, const char *sql, int n, const char *const *params,
-		       struct adw_err *err)
+/* Passes a successful result through; otherwise maps it to err and returns NULL. */
+static PGresult *checked(PGconn *conn, PGresult *res, struct adw_err *err)
 {
-	PGresult *res = PQexecParams(conn, sql, n, NULL, params, NULL, NULL, 0);
 	ExecStatusType st = PQresultStatus(res);
 	const char *state;
 	enum adw_errcode code;
@@ -94,6 +93,35 @@ PGresult *adw_db_query(PGconn *conn, const char *sql, int n, const char *const *
 	}
 	PQclear(res);
 	return NULL;
+}
+
+PGresult *adw_db_query(PGconn *conn, const char *sql, int n, const char *const *params,
+		       struct adw_err *err)
+{
+	return checked(conn, PQexecParams(conn, sql, n, NULL, params, NULL, NULL, 0), err);
+}
+
+PGresult *adw_db_query_prepared(PGconn *conn, const char *name, const char *sql, int n,
+				const char *const *params, struct adw_err *err)
+{
+	PGresult *res;
+	const char *state;
+
+	/* A failed statement would abort an open transaction: prepare only outside one. */
+	if (PQtransactionStatus(conn) != PQTRANS_IDLE)
+		return adw_db_query(conn, sql, n, params, err);
+	res = PQexecPrepared(conn, name, n, params, NULL, NULL, 0);
+	state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+	if (PQresultStatus(res) == PGRES_FATAL_ERROR && state && strcmp(state, "26000") == 0) {
+		/* Not prepared on this connection yet (or it was reset): prepare once. */
+		PQclear(res);
+		res = checked(conn, PQprepare(conn, name, sql, n, NULL), err);
+		if (!res)
+			return NULL;
+		PQclear(res);
+		res = PQexecPrepared(conn, name, n, params, NULL, NULL, 0);
+	}
+	return checked(conn, res, err);
 }
 
 int adw_db_exec(PGconn *conn, const char *sql, int n, const char *const *params,

@@ -33,6 +33,14 @@ PGconn *adw_db_connect(const char *conninfo, struct adw_err *err);
  */
 PGresult *adw_db_query(PGconn *conn, const char *sql, int n, const char *const *params,
 		       struct adw_err *err);
+/**
+ * As adw_db_query, through a statement prepared once per connection under
+ * name (prepared on first use and again after a reconnect). Outside a
+ * transaction only; inside one it runs unprepared. The caller keeps one
+ * sql text per name.
+ */
+PGresult *adw_db_query_prepared(PGconn *conn, const char *name, const char *sql, int n,
+				const char *const *params, struct adw_err *err);
 /** As adw_db_query, discarding the result. Returns 0 or -1. */
 int adw_db_exec(PGconn *conn, const char *sql, int n, const char *const *params,
 		struct adw_err *err) ADW_MUST_CHECK;

@@ -127,10 +127,11 @@ static bool name_ok(const char *s)
 }
 
 /* One-column, one-row query answering text (a JSON document). */
-static int query_text(PGconn *conn, const char *sql, int n, const char *const *params, char **out,
-		      struct adw_err *err)
+static int query_text(PGconn *conn, const char *name, const char *sql, int n,
+		      const char *const *params, char **out, struct adw_err *err)
 {
-	PGresult *res = adw_db_query(conn, sql, n, params, err);
+	PGresult *res = name ? adw_db_query_prepared(conn, name, sql, n, params, err)
+			     : adw_db_query(conn, sql, n, params, err);
 
 	if (!res)
 		return -1;
@@ -247,7 +248,7 @@ int adw_store_adw_create(PGconn *conn, const struct adw_config *cfg, const struc
 	{
 		const char *params[1] = {new_id};
 
-		if (query_text(conn,
+		if (query_text(conn, NULL,
 			       "SELECT adw_json(a) FROM ai_developer_workflows a WHERE id = $1", 1,
 			       params, &adw, err) < 0)
 			goto out;
@@ -305,15 +306,16 @@ int adw_store_adw_get(PGconn *conn, const char *id_or_name, bool wrap, char **js
 	const char *params[2] = {adw_store_is_uuid(id_or_name) ? id_or_name : NULL, id_or_name};
 	PGresult *res;
 
-	res = adw_db_query(conn,
-			   wrap ? "SELECT json_build_object('adw', adw_json(a)), a.id "
-				  "FROM ai_developer_workflows a "
-				  "WHERE a.id = $1::uuid OR ($1 IS NULL AND a.adw_name = $2) "
-				  "ORDER BY a.created_at DESC LIMIT 1"
-				: "SELECT adw_json(a), a.id FROM ai_developer_workflows a "
-				  "WHERE a.id = $1::uuid OR ($1 IS NULL AND a.adw_name = $2) "
-				  "ORDER BY a.created_at DESC LIMIT 1",
-			   2, params, err);
+	res = adw_db_query_prepared(
+	    conn, wrap ? "adw_get_wrapped" : "adw_get",
+	    wrap ? "SELECT json_build_object('adw', adw_json(a)), a.id "
+		   "FROM ai_developer_workflows a "
+		   "WHERE a.id = $1::uuid OR ($1 IS NULL AND a.adw_name = $2) "
+		   "ORDER BY a.created_at DESC LIMIT 1"
+		 : "SELECT adw_json(a), a.id FROM ai_developer_workflows a "
+		   "WHERE a.id = $1::uuid OR ($1 IS NULL AND a.adw_name = $2) "
+		   "ORDER BY a.created_at DESC LIMIT 1",
+	    2, params, err);
 	if (!res)
 		return -1;
 	if (PQntuples(res) == 0) {
@@ -356,7 +358,7 @@ int adw_store_adw_list(PGconn *conn, const char *status, int limit, char **json,
 		return adw_err_set(err, ADW_ERR_INVALID, "limit must be 1..%d", ADW_STORE_LIST_MAX);
 	snprintf(lim, sizeof(lim), "%d", limit);
 	return query_text(
-	    conn,
+	    conn, "adw_list",
 	    "SELECT json_build_object('adws', COALESCE(json_agg(adw_json(a) "
 	    "ORDER BY a.created_at DESC, a.id), '[]'::json)) FROM ("
 	    "SELECT * FROM ai_developer_workflows WHERE ($1::text IS NULL OR status = $1) "
@@ -382,7 +384,7 @@ int adw_store_events(PGconn *conn, long long after, int limit, const char *adw_i
 	snprintf(a, sizeof(a), "%lld", after);
 	snprintf(lim, sizeof(lim), "%d", limit);
 	return query_text(
-	    conn,
+	    conn, "events_after",
 	    "SELECT json_build_object('events', COALESCE(json_agg(event_json(e) "
 	    "ORDER BY e.id), '[]'::json), 'next_after', COALESCE(max(e.id), $1::bigint)) "
 	    "FROM (SELECT * FROM events WHERE id > $1::bigint "
@@ -395,7 +397,7 @@ int adw_store_events(PGconn *conn, long long after, int limit, const char *adw_i
 int adw_store_agents(PGconn *conn, char **json, struct adw_err *err)
 {
 	return query_text(
-	    conn,
+	    conn, "agents_list",
 	    "SELECT json_build_object('agents', COALESCE(json_agg(agent_json(g) "
 	    "ORDER BY g.created_at DESC), '[]'::json)) FROM ("
 	    "SELECT * FROM agents WHERE NOT archived ORDER BY created_at DESC LIMIT 500) g",
@@ -443,7 +445,7 @@ int adw_store_chat_add(PGconn *conn, const char *sender, const char *receiver, c
 		goto out;
 	in_tx = true;
 	if (query_text(
-		conn,
+		conn, NULL,
 		"WITH c AS (INSERT INTO orchestrator_chat (sender_type, receiver_type, message, "
 		"adw_id, metadata) VALUES ($1, $2, $3, $4, $5::jsonb) RETURNING *) "
 		"SELECT chat_json(c) FROM c",
@@ -495,7 +497,7 @@ int adw_store_chat_list(PGconn *conn, int limit, const char *before, char **json
 	if (params[1] && !adw_store_is_uuid(params[1]))
 		return adw_err_set(err, ADW_ERR_INVALID, "before '%s' is not a message id", before);
 	snprintf(lim, sizeof(lim), "%d", limit);
-	return query_text(conn,
+	return query_text(conn, NULL,
 			  "SELECT json_build_object('messages', COALESCE(json_agg(chat_json(c) "
 			  "ORDER BY c.seq), '[]'::json)) FROM ("
 			  "SELECT * FROM orchestrator_chat WHERE ($2::uuid IS NULL OR seq < "
@@ -611,8 +613,8 @@ int adw_store_adw_fail(PGconn *conn, const char *id, const char *reason, bool *c
 		cJSON_Delete(payload);
 		payload = NULL;
 	}
-	if (query_text(conn, "SELECT adw_json(a) FROM ai_developer_workflows a WHERE id = $1", 1,
-		       params, &adw, err) < 0)
+	if (query_text(conn, NULL, "SELECT adw_json(a) FROM ai_developer_workflows a WHERE id = $1",
+		       1, params, &adw, err) < 0)
 		goto out;
 	{
 		struct adw_event ev = {.adw_id = id,
