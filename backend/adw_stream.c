@@ -113,7 +113,13 @@ static bool matches(const struct sub *s, const char *adw_id, const char *agent_i
 static char *render(const char *id, const char *type, const char *json, size_t *len)
 {
 	char *f = adw_xasprintf("id: %s\nevent: %s\ndata: %s\n\n", id, type, json);
+	char *t = f + strlen("id: ") + strlen(id) + strlen("\nevent: ");
 
+	/* A type is free text in the table: keep a stray CR or LF from breaking the frame. */
+	for (size_t i = 0; i < strlen(type); i++) {
+		if (t[i] == '\r' || t[i] == '\n')
+			t[i] = '_';
+	}
 	*len = strlen(f);
 	return f;
 }
@@ -402,9 +408,16 @@ static ssize_t on_read(void *cls, uint64_t pos, char *buf, size_t max)
 			}
 			pthread_mutex_unlock(&st->lock);
 			if (catch_up(s, upto) < 0) {
+				char *msg;
+
 				pthread_mutex_lock(&st->lock);
-				add_text(s, "event: resync\ndata: {\"reason\":\"database "
-					    "unavailable\"}\n\n");
+				msg = adw_xasprintf(
+				    "event: resync\ndata: {\"reason\":\"database unavailable\","
+				    "\"last_event_id\":%lld}\n\n",
+				    s->cursor);
+
+				add_text(s, msg);
+				free(msg);
 				s->closing = true;
 				break;
 			}

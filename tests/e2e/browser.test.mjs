@@ -57,8 +57,9 @@ async function sendChat(text, replyPattern) {
 
 test('the dashboard loads: header, views, chat hints, live connection', async () => {
   assert.equal(await page.title(), 'ADW · AI Developer Workflows');
-  await page.locator(`${tid('conn')}[data-state="polling"]`).waitFor();
-  assert.match(await page.locator(tid('conn')).textContent(), /Polling|Connected/);
+  // The live stream (GET /api/stream) is open once the initial load is done.
+  await page.locator(`${tid('conn')}[data-state="live"]`).waitFor();
+  assert.match(await page.locator(tid('conn')).textContent(), /Live/);
   assert.equal(await page.locator(tid('view-adws')).getAttribute('aria-selected'), 'true');
   assert.ok(await page.locator(tid('adws-view')).isVisible());
   await page.locator(tid('adws-empty')).waitFor();

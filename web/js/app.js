@@ -1,16 +1,46 @@
-// adw dashboard: wiring, initial load, and live updates by polling.
+// adw dashboard: wiring, initial load, and live updates (stream or polling).
 //
-// Live updates: one loop polls GET /api/events?after=<cursor>&limit=500 every
-// second (5 s while the tab is hidden), again at once while full pages come
-// back or when an ADW changed status. New events go to a queue that is drawn into the DOM in
-// requestAnimationFrame batches. After each poll, every ADW that had events
-// is refetched once (GET /api/adws/{id}), agents when an unknown agent or an
-// Agent* event appeared, chat on ChatMessage events. Every 15 s the ADW list
-// and agents are refreshed as a safety net. Start-up reads the global event
-// stream from id 0 in pages of 1000 (at most 10); on a larger history it
-// jumps to the last ~2000 events and lets each visible card load its own
-// events (GET /api/adws/{id}/events, two at a time) instead: requests stay
-// bounded, never one per ADW at once.
+// Start-up reads the global event log from id 0 in pages of 1000 (at most
+// 10); on a larger history it jumps to the last ~2000 events and lets each
+// visible card load its own events (GET /api/adws/{id}/events, two at a
+// time) instead: requests stay bounded, never one per ADW at once.
+//
+// Live updates, once the initial load is done: one EventSource per tab on
+// GET /api/stream?after=<last id loaded> (stream.js). Every event, from the
+// stream or from polling, goes through take()/takeEvent(): the last processed
+// id is the cursor and an event with id <= cursor is ignored, so nothing is
+// processed twice (EventSource resumes with Last-Event-ID, this is the safety
+// net; it also makes the hand-over between polling and the stream safe).
+// New events go to a queue that is drawn into the DOM in requestAnimationFrame
+// batches within a time budget, so a burst of events never blocks the page.
+// Follow-ups are the same as polling's: every ADW that had events is
+// refetched once (GET /api/adws/{id}), agents when an unknown agent or an
+// Agent* event appeared, chat on ChatMessage events; on the stream they run
+// at most every 300 ms, one run at a time.
+//
+// Stream trouble: EventSource reconnects by itself with Last-Event-ID; on
+// "resync" the page reopens with ?after=<cursor>. After 3 errors in a row
+// without an open (or a refusal such as 404) the page falls back to the
+// polling loop: GET /api/events?after=<cursor>&limit=500 every second (5 s
+// while the tab is hidden), again at once while full pages come back or when
+// an ADW changed status; it tries the stream again every 10 s and switches
+// back when it opens. Header indicator: Live (stream open), Polling
+// (fallback, requests work), Disconnected (nothing works), Connecting…
+// (start-up, or the first seconds of a dropped stream).
+//
+// Unknown event types: EventSource only delivers the types it has listeners
+// for (events.js EVENT_TYPES), and has no wildcard. Ids normally have gaps
+// (rolled-back inserts), so a gap is not an error; but when a stream event
+// skips ids, the skipped range is read once from /api/events (throttled, one
+// request at a time) and whatever is there, i.e. events of types the page
+// does not listen for, is processed then; an empty range is simply
+// forgotten. Unlistened events after the last streamed one leave no gap, so
+// once the stream has been quiet for 5 s one small request reads past the
+// cursor for them (again every 5 s, backing off to 60 s while none turn
+// up). Both paths record the ids they processed, so each is taken once.
+//
+// Every 15 s the ADW list and agents are refreshed as a safety net (and at
+// once when the stream comes back after a drop).
 import { $, setText } from './dom.js';
 import { api, onRequestOutcome } from './api.js';
 import { fmtCount, fmtCost } from './format.js';
@@ -19,6 +49,8 @@ import { LogView } from './logs.js';
 import { AgentList } from './agents.js';
 import { Chat } from './chat.js';
 import { initDetails, openDetails, closeDetails } from './details.js';
+import { LiveStream } from './stream.js';
+import { EVENT_TYPES } from './events.js';
 
 const POLL_MS = 1000;
 const HIDDEN_POLL_MS = 5000;
@@ -31,6 +63,13 @@ const REFRESH_MS = 15000;
 const BATCH = 100;
 const FRAME_BUDGET_MS = 10;
 const MAX_SINGLE_ADW_FETCHES = 8;
+const FOLLOW_MS = 300;          // follow-ups on the stream: at most this often
+const FOLLOW_RETRY_MS = 2000;   // ... after a failed run
+const STREAM_RETRY_MS = 10000;  // while polling: try the stream again this often
+const REPAIR_MS = 1000;         // gap repair: at most one request this often
+const REPAIR_MAX_GAPS = 1000;   // older unrepaired gaps are forgotten
+const TAIL_MS = 5000;           // a quiet stream: look for unlistened types past the cursor
+const TAIL_MAX_MS = 60000;      // ... backing off to this while nothing turns up
 
 const t = (id) => $(`[data-testid="${id}"]`);
 
@@ -46,7 +85,20 @@ const state = {
   lastRefresh: 0,
   workflowsLoaded: false,
   wake: null,
+  backlog: false, // the last poll stopped at its page limit
+  gaps: [],       // [lo, hi]: ids lo < id < hi skipped by the stream, not yet read
+  extra: new Set(), // ids processed by repair() or tailCheck() (not the stream)
+  tailDone: 0,    // tailCheck() has read every event up to this id
+  lastStreamed: 0, // when the last stream event came
+  tailEvery: TAIL_MS,
+  repaired: 0,    // events processed by repair() or tailCheck()
 };
+
+/**
+ * How live updates arrive: 'boot' (initial load by polling), 'stream'
+ * (EventSource; open or reconnecting by itself), 'poll' (fallback).
+ */
+const conn = { mode: 'boot', reqOk: null, down: false, retryTimer: null };
 
 // ---- components ---------------------------------------------------------
 const agents = new AgentList(t('agent-list'), t('agent-count'));
@@ -70,22 +122,32 @@ initDetails({ agentName: (id) => agents.name(id), adwName });
 // ---- header -------------------------------------------------------------
 function setConn(s) {
   const el = t('conn');
-  if (el.dataset.state === s) return;
+  const text = {
+    connecting: conn.down ? 'Reconnecting…' : 'Connecting…', live: 'Live', polling: 'Polling', disconnected: 'Disconnected',
+  }[s];
+  if (el.dataset.state === s && el.querySelector('.conn-text').textContent === text) return;
   el.dataset.state = s;
-  const text = { connecting: 'Connecting…', polling: 'Polling', connected: 'Connected', disconnected: 'Disconnected' }[s];
   setText(el.querySelector('.conn-text'), text);
   el.title = {
-    connecting: 'Connecting to the server',
-    polling: 'Connected: live updates by polling every second',
-    connected: 'Connected: live stream',
+    connecting: conn.down ? 'Live stream lost: reconnecting' : 'Connecting to the server',
+    live: 'Connected: live event stream',
+    polling: 'Connected: the live stream is unavailable, updates by polling every second (the stream is retried every 10 s)',
     disconnected: 'Server unreachable: retrying automatically',
   }[s];
 }
 
-let failures = 0;
-onRequestOutcome((ok) => {
-  if (ok) { failures = 0; setConn('polling'); } else if (++failures >= 1) setConn('disconnected');
-});
+/** The indicator from the live-update mode, the stream and the last request. */
+function updateConn() {
+  let s;
+  if (conn.mode === 'stream') {
+    if (stream.isOpen) s = conn.reqOk === false ? 'disconnected' : 'live';
+    else s = stream.failures > 1 || conn.reqOk === false ? 'disconnected' : 'connecting';
+  } else if (conn.mode === 'poll') s = conn.reqOk ? 'polling' : conn.reqOk === false ? 'disconnected' : 'connecting';
+  else s = conn.reqOk === false ? 'disconnected' : 'connecting';
+  setConn(s);
+}
+
+onRequestOutcome((ok) => { conn.reqOk = ok; updateConn(); });
 
 function updateHeader() {
   const tot = agents.totals();
@@ -165,24 +227,222 @@ function drawFrame() {
   if (queue.length) scheduleFrame();
 }
 
-/** Takes a page of events from the global stream. */
+/** One new event: queued for drawing, and what it touched noted for the follow-ups. */
+function takeEvent(ev) {
+  queue.push(ev);
+  state.events++;
+  if (ev.adw_id) state.touchedAdws.add(ev.adw_id);
+  if (ev.type === 'AgentCreated' || ev.type === 'AgentUpdated' || (ev.agent_id && !agents.knows(ev.agent_id))) state.needAgents = true;
+  else if (ev.agent_id && Date.now() - state.lastAgentsFetch > 3000) state.needAgents = true; // tokens/cost move
+  if (ev.type === 'ChatMessage') state.needChat = true;
+}
+
+/** Takes a page of events from the global event log (polling). */
 function take(r) {
   const evs = (r && r.events) || [];
   let max = state.cursor;
   for (const ev of evs) {
-    if (!ev || typeof ev.id !== 'number' || ev.id <= state.cursor) continue;
-    if (ev.id > max) max = ev.id;
-    queue.push(ev);
-    state.events++;
-    if (ev.adw_id) state.touchedAdws.add(ev.adw_id);
-    if (ev.type === 'AgentCreated' || ev.type === 'AgentUpdated' || (ev.agent_id && !agents.knows(ev.agent_id))) state.needAgents = true;
-    else if (ev.agent_id && Date.now() - state.lastAgentsFetch > 3000) state.needAgents = true; // tokens/cost move
-    if (ev.type === 'ChatMessage') state.needChat = true;
+    if (!ev || typeof ev.id !== 'number' || ev.id <= max) continue;
+    max = ev.id;
+    if (!state.extra.has(ev.id)) takeEvent(ev);
   }
   if (typeof r.next_after === 'number' && r.next_after > max) max = r.next_after;
   state.cursor = max;
   if (evs.length) scheduleFrame();
   return evs.length;
+}
+
+/** One event from the live stream. */
+function takeStreamed(ev) {
+  if (ev.id <= state.cursor) return; // already processed: never twice
+  if (ev.id > state.cursor + 1 && state.caughtUp) noteGap(state.cursor, ev.id);
+  state.cursor = ev.id;
+  state.lastStreamed = Date.now();
+  if (state.tailEvery !== TAIL_MS) { state.tailEvery = TAIL_MS; scheduleTail(TAIL_MS); }
+  if (state.extra.has(ev.id)) return;
+  takeEvent(ev);
+  scheduleFrame();
+  scheduleFollowUps();
+}
+
+// ---- events the stream does not deliver (types without a listener) -------
+// Such an event is only ever processed here (takeExtra), and `extra` keeps
+// the ids processed here, so each is processed once whichever check finds it.
+function takeExtra(ev) {
+  state.extra.add(ev.id);
+  takeEvent(ev);
+  state.repaired++;
+}
+
+function noteGap(lo, hi) {
+  state.gaps.push([lo, hi]);
+  if (state.gaps.length > REPAIR_MAX_GAPS) state.gaps.splice(0, state.gaps.length - REPAIR_MAX_GAPS);
+  scheduleRepair();
+}
+
+/** Forgets extra ids that no gap or tail check can meet again. */
+function pruneExtra() {
+  const floor = Math.min(state.gaps.length ? state.gaps[0][0] : Infinity, state.cursor, state.tailDone);
+  for (const id of state.extra) if (id <= floor) state.extra.delete(id);
+}
+
+let repairTimer = null;
+let lastRepair = 0;
+function scheduleRepair(delay) {
+  if (repairTimer || !state.gaps.length) return;
+  const wait = delay ?? Math.max(0, lastRepair + REPAIR_MS - Date.now());
+  repairTimer = setTimeout(repair, wait);
+}
+
+/**
+ * Reads the first gaps (as many as fit in one page) from /api/events and
+ * processes the events that lie inside a gap: the stream's cursor had passed
+ * them, so the stream never will deliver them.
+ */
+async function repair() {
+  lastRepair = Date.now();
+  if (!state.gaps.length) { repairTimer = null; return; }
+  const gaps = state.gaps;
+  const lo = gaps[0][0];
+  let hi = gaps[0][1];
+  for (const g of gaps) { if (g[1] - lo - 1 <= PAGE) hi = g[1]; else break; }
+  const limit = Math.max(1, Math.min(PAGE, hi - lo - 1));
+  let ok = false;
+  try {
+    const evs = (await api.events(lo, limit)).events || [];
+    let n = 0;
+    for (const ev of evs) {
+      if (!ev || typeof ev.id !== 'number' || state.extra.has(ev.id)) continue;
+      if (!state.gaps.some((x) => x[0] < ev.id && ev.id < x[1])) continue;
+      takeExtra(ev);
+      n++;
+    }
+    // Everything up to `seen` has been read (a short page: everything).
+    const seen = evs.length < limit ? Infinity : evs[evs.length - 1].id;
+    state.gaps = state.gaps.filter((x) => x[1] - 1 > seen).map((x) => (x[0] < seen ? [seen, x[1]] : x));
+    pruneExtra();
+    if (n) { scheduleFrame(); scheduleFollowUps(); }
+    ok = true;
+  } catch { /* retried later */ }
+  repairTimer = null;
+  scheduleRepair(ok ? undefined : FOLLOW_RETRY_MS * 2);
+}
+
+/**
+ * The newest events, past the stream's cursor: those of a type without a
+ * listener are processed (nothing after them on the stream would show their
+ * ids as a gap). Runs once the stream has been quiet for TAIL_MS (while
+ * events flow, a later one reveals them as a gap), every TAIL_MS doubling up
+ * to TAIL_MAX_MS while nothing turns up; a streamed event resets that.
+ */
+let tailTimer = null;
+function scheduleTail(ms) {
+  clearTimeout(tailTimer);
+  tailTimer = setTimeout(tailTick, ms);
+}
+async function tailTick() {
+  tailTimer = null;
+  if (conn.mode !== 'stream' || !stream.isOpen) { scheduleTail(TAIL_MS); return; }
+  const quiet = Date.now() - state.lastStreamed;
+  if (quiet < TAIL_MS) { scheduleTail(TAIL_MS - quiet); return; }
+  try {
+    const found = await tailCheck();
+    state.tailEvery = found ? TAIL_MS : Math.min(TAIL_MAX_MS, state.tailEvery * 2);
+  } catch { state.tailEvery = Math.min(TAIL_MAX_MS, state.tailEvery * 2); }
+  if (!tailTimer) scheduleTail(state.tailEvery);
+}
+
+async function tailCheck() {
+  let n = 0;
+  for (let pages = 0; pages < 10; pages++) {
+    const from = Math.max(state.cursor, state.tailDone);
+    const evs = (await api.events(from, PAGE)).events || [];
+    for (const ev of evs) {
+      if (!ev || typeof ev.id !== 'number') continue;
+      if (ev.id > state.cursor && !stream.listens(ev.type) && !state.extra.has(ev.id)) { takeExtra(ev); n++; }
+      if (ev.id > state.tailDone) state.tailDone = ev.id;
+    }
+    if (evs.length < PAGE) break;
+  }
+  pruneExtra();
+  if (n) { scheduleFrame(); scheduleFollowUps(); }
+  return n;
+}
+
+// ---- follow-ups on the stream -------------------------------------------
+let followTimer = null;
+let followBusy = false;
+let lastFollow = 0;
+let followFailed = false;
+function scheduleFollowUps() {
+  if (followTimer || followBusy) return;
+  if (!state.touchedAdws.size && !state.needAgents && !state.needChat) return;
+  const wait = Math.max(0, lastFollow + (followFailed ? FOLLOW_RETRY_MS : FOLLOW_MS) - Date.now());
+  followTimer = setTimeout(runFollowUps, wait);
+}
+async function runFollowUps() {
+  followTimer = null;
+  if (conn.mode !== 'stream') return; // the polling loop does them
+  followBusy = true;
+  lastFollow = Date.now();
+  try { await followUps(); followFailed = false; } catch { followFailed = true; }
+  followBusy = false;
+  scheduleFollowUps();
+}
+
+// ---- the live stream ----------------------------------------------------
+const stream = new LiveStream({
+  url: (after) => `/api/stream?after=${encodeURIComponent(after)}`,
+  types: EVENT_TYPES,
+  cursor: () => state.cursor,
+  onEvent: takeStreamed,
+  onOpen: () => {
+    const wasDown = conn.down || conn.mode !== 'stream';
+    conn.mode = 'stream';
+    conn.down = false;
+    clearTimeout(conn.retryTimer);
+    conn.retryTimer = null;
+    if (wasDown) {
+      // Back after a drop or from polling: the stream resumes the events;
+      // refresh the lists at once in case something changed without one.
+      conn.reqOk = null;
+      state.lastRefresh = 0;
+      wake();
+    }
+    scheduleFollowUps();
+    updateConn();
+  },
+  onDown: () => { conn.down = true; updateConn(); },
+  onResync: (info) => { console.info('adw: stream resync', info); },
+  onFail: (why) => {
+    if (conn.mode === 'stream') {
+      console.warn(`adw: live stream ${why}: polling instead`);
+      // Unreachable: say so only once a poll has answered (or not).
+      if (why === 'unreachable') conn.reqOk = null;
+    }
+    conn.mode = 'poll';
+    conn.down = true;
+    updateConn();
+    wake(); // poll now
+    clearTimeout(conn.retryTimer);
+    conn.retryTimer = setTimeout(retryStream, STREAM_RETRY_MS);
+  },
+});
+
+function startStream() {
+  if (typeof EventSource !== 'function') { conn.mode = 'poll'; updateConn(); return; } // polling for good
+  conn.mode = 'stream';
+  stream.open(state.cursor);
+  state.lastStreamed = Date.now();
+  scheduleTail(TAIL_MS);
+  updateConn();
+}
+
+/** While polling: one attempt at the stream; it takes over when it opens. */
+function retryStream() {
+  conn.retryTimer = null;
+  if (conn.mode !== 'poll' || stream.active) return;
+  stream.open(state.cursor, { probe: true });
 }
 
 /** Largest event id, by probing after=N&limit=1 (gallop, then bisect). */
@@ -224,6 +484,7 @@ async function pollOnce() {
       break;
     }
   }
+  state.backlog = more;
   if (adwView.deferred && state.caughtUp) scheduleFrame(); // draw the caught-up model
   // A status change often comes with events written after our read: read again now.
   if (await followUps()) more = true;
@@ -294,6 +555,10 @@ const sleep = (ms) => new Promise((resolve) => {
 });
 function wake() { if (state.wake) state.wake(); }
 
+/**
+ * The initial load, then polling while there is no stream; with the stream
+ * only the 15 s refresh.
+ */
 async function loop() {
   let backoff = 0;
   let booted = false;
@@ -304,7 +569,16 @@ async function loop() {
         await refreshAll(!booted);
         booted = true;
       }
-      if (await pollOnce()) delay = 0;
+      if (conn.mode === 'stream') {
+        delay = Math.max(100, state.lastRefresh + REFRESH_MS - Date.now());
+      } else {
+        if (await pollOnce()) delay = 0;
+        // The initial load is done: live updates come from the stream now.
+        if (conn.mode === 'boot' && state.caughtUp && !state.backlog) {
+          startStream();
+          delay = Math.max(100, state.lastRefresh + REFRESH_MS - Date.now());
+        }
+      }
       backoff = 0;
     } catch (e) {
       backoff = Math.min(backoff ? backoff * 2 : 1000, 10000);
@@ -352,5 +626,5 @@ updateHeader();
 adwView.setDeferred(true); // the initial catch-up fills the model, then draws once
 loop();
 
-// For debugging in the console.
-window.adw = { state, adwView, logView, agents, chat };
+// For debugging in the console (and the browser tests).
+window.adw = { state, conn, stream, adwView, logView, agents, chat };

@@ -32,6 +32,13 @@ const BY_TYPE = {
   ChatMessage: ['🗨️', C.pink],
 };
 
+/**
+ * Event types the page listens for on the live stream (EventSource needs one
+ * listener per name). Types outside this list still reach the page: see the
+ * gap repair in app.js.
+ */
+export const EVENT_TYPES = Object.keys(BY_TYPE);
+
 /** Filter group of the ADWS view (original §2e mapping), or null = always shown. */
 export function filterGroup(ev) {
   const t = ev.type || '';
