@@ -42,8 +42,10 @@ static void usage(FILE *f)
 	    "  --version              the version\n"
 	    "\n"
 	    "Other environment: ADW_WORKDIR, ADW_RUNTIME (claude|dry-run), ADW_CLAUDE_BIN,\n"
-	    "ADW_MODEL. Exit status: 0 after a clean stop (SIGINT/SIGTERM), 1 when the database\n"
-	    "or the listen address is unusable, 2 on a usage or configuration error.\n");
+	    "ADW_MODEL, ADW_STREAM_RING (events kept for live clients, default 8192),\n"
+	    "ADW_STREAM_PING_MS (keep-alive of idle streams, default 15000).\n"
+	    "Exit status: 0 after a clean stop (SIGINT/SIGTERM), 1 when the database or the\n"
+	    "listen address is unusable, 2 on a usage or configuration error.\n");
 }
 
 /* Every stream client holds a socket: allow as many as the hard limit does. */
