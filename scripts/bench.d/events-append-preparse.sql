@@ -1,0 +1,31 @@
+-- scripts/bench --diagnose, section 3c, throwaway database only: adw_events_append()
+-- with the JSON parsed before the INSERT. The INSERT's BEFORE STATEMENT trigger
+-- (events_lock, migration 003) takes the advisory lock that serialises writers,
+-- and in the migrated LANGUAGE sql version json_to_recordset() runs inside the
+-- INSERT, so every batch is parsed while the lock is held. Here the rows are
+-- built first (PL/pgSQL also caches the plans per session); the INSERT then
+-- only reads an array. Same rows, same order, same lock and NOTIFY.
+CREATE OR REPLACE FUNCTION adw_events_append(batch json) RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE
+	r events[];
+	last bigint;
+BEGIN
+	SELECT array_agg(ROW(NULL, x.adw_id, x.agent_id, x.step, x.category, x.type,
+			     COALESCE(x.content, ''), COALESCE(x.summary, ''),
+			     COALESCE(x.payload, '{}'::jsonb), NULL)::events ORDER BY x.ord)
+	INTO r
+	FROM ROWS FROM (json_to_recordset(batch)
+		AS (adw_id uuid, agent_id uuid, step text, category text, type text,
+		    content text, summary text, payload jsonb)) WITH ORDINALITY
+		AS x(adw_id, agent_id, step, category, type, content, summary, payload, ord);
+	WITH ins AS (
+		INSERT INTO events (adw_id, agent_id, step, category, type, content, summary, payload)
+		SELECT u.adw_id, u.agent_id, u.step, u.category, u.type, u.content, u.summary, u.payload
+		FROM unnest(r) WITH ORDINALITY AS u
+		ORDER BY u.ordinality
+		RETURNING id)
+	SELECT max(id) INTO last FROM ins;
+	RETURN last;
+END
+$$;
