@@ -32,7 +32,7 @@ export function createDatabase(prefix = 'e2e') {
 
 /** Runs SQL on a database and returns stdout rows (psql -At). */
 export function sql(dbUrl, query) {
-  const r = spawnSync('psql', ['-X', '-At', '-v', 'ON_ERROR_STOP=1', dbUrl, '-c', query], { encoding: 'utf8' });
+  const r = spawnSync('psql', ['-X', '-At', '-v', 'ON_ERROR_STOP=1', dbUrl, '-c', query], { encoding: 'utf8', maxBuffer: 1 << 28 });
   if (r.status !== 0) throw new Error(`psql: ${r.stderr}`);
   return r.stdout.trim();
 }
