@@ -103,6 +103,12 @@ static char *tool_summary(const cJSON *payload)
 	return out;
 }
 
+/* One line of at most SUMMARY_MAX bytes, "..." included when cut. */
+static char *clip_summary(const char *s)
+{
+	return adw_event_clip(s, strlen(s) > SUMMARY_MAX ? SUMMARY_CLIP : SUMMARY_MAX, 1);
+}
+
 char *adw_event_summarize(const struct adw_event *ev)
 {
 	const char *type = ev->type ? ev->type : "Event";
@@ -136,8 +142,7 @@ char *adw_event_summarize(const struct adw_event *ev)
 	}
 	if (!s)
 		s = adw_xstrdup(type);
-	out = strlen(s) > SUMMARY_MAX ? adw_event_clip(s, SUMMARY_CLIP, 1)
-				      : adw_event_clip(s, SUMMARY_MAX, 1);
+	out = clip_summary(s);
 	free(s);
 	return out;
 }
@@ -212,13 +217,15 @@ void adw_event_fix_utf8(char *s)
 	}
 }
 
+/* The summary stored with ev: its own, clipped, or the fallback. Caller frees. */
+static char *summary_of(const struct adw_event *ev)
+{
+	return ev->summary ? clip_summary(ev->summary) : adw_event_summarize(ev);
+}
+
 int adw_event_insert(PGconn *conn, const struct adw_event *ev, long long *id, struct adw_err *err)
 {
-	char *summary =
-	    ev->summary
-		? adw_event_clip(ev->summary,
-				 strlen(ev->summary) > SUMMARY_MAX ? SUMMARY_CLIP : SUMMARY_MAX, 1)
-		: adw_event_summarize(ev);
+	char *summary = summary_of(ev);
 	char *payload = ev->payload ? cJSON_PrintUnformatted(ev->payload) : NULL;
 	char *content = adw_xstrdup(ev->content ? ev->content : "");
 	const char *params[8] = {
@@ -290,11 +297,7 @@ static void add_str(cJSON *row, const char *key, const char *value)
 void adw_event_batch_add(struct adw_event_batch *b, const struct adw_event *ev)
 {
 	cJSON *row = cJSON_CreateObject();
-	char *summary =
-	    ev->summary
-		? adw_event_clip(ev->summary,
-				 strlen(ev->summary) > SUMMARY_MAX ? SUMMARY_CLIP : SUMMARY_MAX, 1)
-		: adw_event_summarize(ev);
+	char *summary = summary_of(ev);
 
 	add_str(row, "adw_id", ev->adw_id);
 	add_str(row, "agent_id", ev->agent_id);

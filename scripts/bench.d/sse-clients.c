@@ -42,8 +42,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#define LIN_US 100000		/* 1 µs buckets below 100 ms */
-#define LOG_BUCKETS 60000	/* then 1 ms buckets up to 60 s */
+#define LIN_US 100000	  /* 1 µs buckets below 100 ms */
+#define LOG_BUCKETS 60000 /* then 1 ms buckets up to 60 s */
 #define NBUCKETS (1 + LIN_US + LOG_BUCKETS + 1)
 
 enum cstate { C_CONNECTING, C_HEADERS, C_BODY, C_DONE };
@@ -198,7 +198,8 @@ static int dig(const char *p, int n)
 	return v;
 }
 
-/* "2026-11-22T22:03:33.123456Z" (adw_ts(), always 6 fraction digits) -> µs since the epoch, or -1. */
+/* "2026-11-22T22:03:33.123456Z" (adw_ts(), always 6 fraction digits) -> µs since the epoch, or -1.
+ */
 static long long parse_ts(const char *p, const char *end)
 {
 	int y, mo, d, h, mi, s, us;
@@ -259,7 +260,8 @@ static void test_event(struct client *c, const char *ev, const char *end, long l
 						d = q;
 						while (d >= ev && *d >= '0' && *d <= '9')
 							d--;
-						if (d - ev > 7 && memcmp(d - 6, "\"seq\": ", 7) == 0)
+						if (d - ev > 7 &&
+						    memcmp(d - 6, "\"seq\": ", 7) == 0)
 							sq = d + 1;
 					}
 				}
@@ -472,9 +474,9 @@ static int start_connect(struct client *c, int ep, const struct sockaddr_in *sa)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"host", required_argument, NULL, 'h'},  {"port", required_argument, NULL, 'p'},
-	    {"path", required_argument, NULL, 'P'},  {"clients", required_argument, NULL, 'n'},
-	    {"tag", required_argument, NULL, 't'},   {"expect", required_argument, NULL, 'k'},
+	    {"host", required_argument, NULL, 'h'},    {"port", required_argument, NULL, 'p'},
+	    {"path", required_argument, NULL, 'P'},    {"clients", required_argument, NULL, 'n'},
+	    {"tag", required_argument, NULL, 't'},     {"expect", required_argument, NULL, 'k'},
 	    {"timeout", required_argument, NULL, 'T'}, {NULL, 0, NULL, 0},
 	};
 	const char *host = "127.0.0.1", *path = "/api/stream";
@@ -593,13 +595,16 @@ int main(int argc, char **argv)
 					*end = '\0';
 					if (strncmp(c->buf, "HTTP/1.1 200", 12) != 0 ||
 					    !strcasestr(c->buf, "transfer-encoding: chunked")) {
-						fprintf(stderr, "sse-clients: unexpected response: %.120s\n",
-							c->buf);
+						fprintf(
+						    stderr,
+						    "sse-clients: unexpected response: %.120s\n",
+						    c->buf);
 						close_client(c, ep, 1);
 						break;
 					}
 					{
-						size_t body = (size_t)(end + 4 - c->buf), rest = c->len - body;
+						size_t body = (size_t)(end + 4 - c->buf),
+						       rest = c->len - body;
 						char *tmp = malloc(rest + 1);
 
 						memcpy(tmp, c->buf + body, rest);
@@ -634,12 +639,13 @@ int main(int argc, char **argv)
 	       "fewest=%ld gaps=%ld resyncs=%ld pings=%ld frames=%llu reads=%llu bytes=%llu "
 	       "bytes_per_read=%.0f first_to_last_ms=%.1f cpu_user_ms=%.0f cpu_sys_ms=%.0f "
 	       "maxrss_kb=%ld\n",
-	       nclients, nready, nfailed, nclosed, ncomplete, events, expect * nclients, fewest, gaps,
-	       resyncs, pings, total_frames, total_reads, total_bytes,
+	       nclients, nready, nfailed, nclosed, ncomplete, events, expect * nclients, fewest,
+	       gaps, resyncs, pings, total_frames, total_reads, total_bytes,
 	       total_reads ? (double)total_bytes / (double)total_reads : 0.0,
 	       (double)(last_recv_us - first_recv_us) / 1000.0,
 	       (double)ru.ru_utime.tv_sec * 1000 + (double)ru.ru_utime.tv_usec / 1000,
-	       (double)ru.ru_stime.tv_sec * 1000 + (double)ru.ru_stime.tv_usec / 1000, ru.ru_maxrss);
+	       (double)ru.ru_stime.tv_sec * 1000 + (double)ru.ru_stime.tv_usec / 1000,
+	       ru.ru_maxrss);
 	hist_print("latency_t_us_ms", &h_tus);
 	hist_print("latency_created_at_ms", &h_created);
 	for (int i = 0; i < nclients; i++) {
