@@ -4,6 +4,7 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,12 +33,12 @@ static char *marker(const char *prompt, const char *key)
 	return v;
 }
 
-static void sleep_ms(long ms)
+static long long now_ms(void)
 {
-	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
+	struct timespec ts;
 
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static int mkdirs_for(const char *path)
@@ -77,6 +78,120 @@ static void emit(const struct adw_step_ctx *ctx, enum adw_event_category cat, co
 	cJSON_Delete(payload);
 }
 
+/* Gives the waiting instructions to the (absent) model: each is seen at once. */
+static void take_instructions(const struct adw_step_ctx *ctx)
+{
+	struct adw_instruction in;
+
+	while (ctx->next_instruction && ctx->next_instruction(ctx->emit_ud, &in) == 0) {
+		char *msg = adw_xasprintf("Dry run: instruction received: %s (no model ran; it is "
+					  "recorded, not acted on)",
+					  in.text ? in.text : "");
+		cJSON *p = dry_payload(ctx);
+
+		if (ctx->delivered)
+			ctx->delivered(ctx->emit_ud, in.id);
+		cJSON_AddNumberToObject(p, "message_id", (double)in.id);
+		cJSON_AddStringToObject(p, "text", msg);
+		emit(ctx, ADW_CAT_RESPONSE, "TextBlock", msg, p);
+		if (ctx->turn_started)
+			ctx->turn_started(ctx->emit_ud);
+		free(msg);
+		free(in.text);
+	}
+}
+
+/*
+ * Waits ms (0: only looks) while obeying the runner: instructions are
+ * taken, a pause waits in ctx->pause() (its time does not count). Returns
+ * 0, or -1 when the ADW is cancelled.
+ */
+static int steered_wait(const struct adw_step_ctx *ctx, long ms)
+{
+	long long end = now_ms() + ms;
+
+	for (;;) {
+		enum adw_step_order order =
+		    ctx->control ? ctx->control(ctx->emit_ud) : ADW_STEP_RUN;
+		long long left;
+		struct pollfd p = {.fd = ctx->control ? ctx->control_fd : -1, .events = POLLIN};
+
+		take_instructions(ctx);
+		if (order == ADW_STEP_CANCEL)
+			return -1;
+		if (order == ADW_STEP_PAUSE && ctx->pause) {
+			left = end - now_ms();
+			if (ctx->pause(ctx->emit_ud) != ADW_STEP_RUN)
+				return -1;
+			end = now_ms() + (left > 0 ? left : 0);
+			continue;
+		}
+		left = end - now_ms();
+		if (left <= 0)
+			return 0;
+		if (ctx->idle)
+			ctx->idle(ctx->emit_ud);
+		if (poll(&p, p.fd >= 0 ? 1 : 0,
+			 (int)(left < ADW_STEP_TICK_MS ? left : ADW_STEP_TICK_MS)) < 0 &&
+		    errno != EINTR)
+			return 0;
+	}
+}
+
+/*
+ * The "[dry-run:ask=Question?|option|option]" marker: asks in the plan
+ * step (or "[dry-run:ask_step=STEP]"), with "[dry-run:ask_default=TEXT]"
+ * as the default. Returns 0 with *answer (caller frees; NULL when nothing
+ * was asked), or -1 with res->error set.
+ */
+static int ask_marker(const struct adw_step_ctx *ctx, struct adw_step_result *res, char **answer)
+{
+	char *spec = marker(ctx->user_prompt, "ask");
+	char *step = marker(ctx->user_prompt, "ask_step");
+	char *def = marker(ctx->user_prompt, "ask_default");
+	const char *opts[ADW_QUESTION_OPTIONS_MAX];
+	struct adw_question_req q = {.default_answer = def};
+	char *why = NULL, *p, *save = NULL;
+	cJSON *payload;
+	int rc = 0;
+
+	*answer = NULL;
+	if (!spec || strcmp(ctx->step, step ? step : "plan") != 0 || !ctx->ask)
+		goto out;
+	q.question = strtok_r(spec, "|", &save);
+	while ((p = strtok_r(NULL, "|", &save)) && q.noptions < ADW_QUESTION_OPTIONS_MAX)
+		opts[q.noptions++] = p;
+	q.options = q.noptions ? opts : NULL;
+	q.context =
+	    "Asked by the dry-run runtime because the prompt has a [dry-run:ask=...] marker.";
+	payload = dry_payload(ctx);
+	cJSON_AddStringToObject(payload, "tool_name", "ask_user");
+	cJSON_AddStringToObject(payload, "question", q.question ? q.question : "");
+	emit(ctx, ADW_CAT_RESPONSE, "ToolUseBlock", "[Tool] ask_user", payload);
+	if (!q.question) {
+		res->error = adw_xstrdup("dry run: the ask marker has no question");
+		rc = -1;
+	} else if (ctx->ask(ctx->emit_ud, &q, answer, &why) < 0) {
+		res->error = adw_xasprintf("dry run: the question was not answered: %s",
+					   why ? why : "unknown reason");
+		rc = -1;
+	} else {
+		char *msg = adw_xasprintf("Dry run: the user answered: %s", *answer);
+
+		payload = dry_payload(ctx);
+		cJSON_AddStringToObject(payload, "text", msg);
+		cJSON_AddStringToObject(payload, "answer", *answer);
+		emit(ctx, ADW_CAT_RESPONSE, "TextBlock", msg, payload);
+		free(msg);
+	}
+out:
+	free(why);
+	free(spec);
+	free(step);
+	free(def);
+	return rc;
+}
+
 static char *first_line(const char *s, size_t max)
 {
 	size_t n = strcspn(s, "\n");
@@ -86,7 +201,7 @@ static char *first_line(const char *s, size_t max)
 	return adw_xstrndup(s, n);
 }
 
-static char *plan_text(const struct adw_step_ctx *ctx)
+static char *plan_text(const struct adw_step_ctx *ctx, const char *answer)
 {
 	char *title = first_line(ctx->user_prompt, 80);
 	char *s = adw_xasprintf(
@@ -101,8 +216,10 @@ static char *plan_text(const struct adw_step_ctx *ctx)
 	    "commands.\n\n"
 	    "## Acceptance Criteria\n- The task description is satisfied.\n\n"
 	    "## Validation Commands\n- (none: dry run)\n\n"
-	    "## Notes\nADW %s (%s).\n",
-	    title, ctx->user_prompt, ctx->working_dir, ctx->adw_name, ctx->adw_id);
+	    "## Notes\nADW %s (%s).\n%s%s%s",
+	    title, ctx->user_prompt, ctx->working_dir, ctx->adw_name, ctx->adw_id,
+	    answer ? "\n## Decisions\n- The user answered: " : "", answer ? answer : "",
+	    answer ? "\n" : "");
 
 	free(title);
 	return s;
@@ -169,7 +286,7 @@ int adw_dryrun_run_step(const struct adw_step_ctx *ctx, struct adw_step_result *
 	char *delay = marker(ctx->user_prompt, "delay");
 	char *review = marker(ctx->user_prompt, "review");
 	char *failstep = marker(ctx->user_prompt, "fail");
-	char *text = NULL, *msg = NULL;
+	char *text = NULL, *msg = NULL, *answer = NULL;
 	cJSON *p;
 	long ms = delay ? strtol(delay, NULL, 10) : 0;
 
@@ -179,17 +296,17 @@ int adw_dryrun_run_step(const struct adw_step_ctx *ctx, struct adw_step_result *
 	emit(ctx, ADW_CAT_SYSTEM, "SystemInfo", msg, dry_payload(ctx));
 	free(msg);
 	msg = NULL;
-	if (ms > 0 && ms <= 600000) {
-		if (ctx->idle)
-			ctx->idle(ctx->emit_ud);
-		sleep_ms(ms);
-	}
-
-	if (failstep && strcmp(failstep, ctx->step) == 0) {
+	if (steered_wait(ctx, ms > 0 && ms <= 600000 ? ms : 0) < 0) {
+		res->error = adw_xstrdup("step cancelled");
+	} else if (ask_marker(ctx, res, &answer) < 0) {
+		/* res->error says why */
+	} else if (steered_wait(ctx, 0) < 0) {
+		res->error = adw_xstrdup("step cancelled");
+	} else if (failstep && strcmp(failstep, ctx->step) == 0) {
 		res->error =
 		    adw_xasprintf("dry run: step '%s' failed as the prompt asked", ctx->step);
 	} else if (strcmp(ctx->step, "plan") == 0 && ctx->artifact) {
-		text = plan_text(ctx);
+		text = plan_text(ctx, answer);
 		if (write_artifact(ctx, text, res) == 0)
 			msg = adw_xasprintf("Dry run: wrote a plan skeleton to %s.", ctx->artifact);
 	} else if (strcmp(ctx->step, "review") == 0 && ctx->artifact) {
@@ -235,6 +352,7 @@ int adw_dryrun_run_step(const struct adw_step_ctx *ctx, struct adw_step_result *
 	emit(ctx, ADW_CAT_RESPONSE, "Result", res->ok ? "dry run step done" : res->error, p);
 	free(text);
 	free(msg);
+	free(answer);
 	free(delay);
 	free(review);
 	free(failstep);

@@ -10,6 +10,16 @@
  *   [dry-run:delay=MS]      each step takes MS milliseconds (0..600000)
  *   [dry-run:review=fail]   the review verdict is FAIL
  *   [dry-run:fail=STEP]     step STEP fails
+ *   [dry-run:ask=Q|A|B]     the plan step asks question Q with options A, B
+ *                           (none: free text) through ctx->ask and waits;
+ *                           the answer goes into the plan
+ *   [dry-run:ask_step=S]    ask in step S instead of plan
+ *   [dry-run:ask_default=X] the question's default, taken on timeout
+ *
+ * Steering: while a step waits (its delay) it obeys ctx->control() — a
+ * pause waits in ctx->pause(), a cancel ends the step "step cancelled" —
+ * and takes each instruction at once (delivered, then its turn started),
+ * recording it as a TextBlock; it is not acted on, as no model runs.
  * Called from adw-run's single thread.
  */
 #ifndef ADW_DRYRUN_H

@@ -4,6 +4,8 @@
 
 #include <cjson/cJSON.h>
 #include <ctype.h>
+#include <errno.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -13,7 +15,10 @@
 #include <unistd.h>
 #include <uuid/uuid.h>
 
+#include "adw_ask.h"
+#include "adw_buf.h"
 #include "adw_claude.h"
+#include "adw_control.h"
 #include "adw_db.h"
 #include "adw_dryrun.h"
 #include "adw_event.h"
@@ -22,6 +27,7 @@
 #include "adw_report.h"
 #include "adw_runtime.h"
 #include "adw_store.h"
+#include "adw_thread.h"
 #include "adw_workflow.h"
 
 #define REPORT_MAX (8 * 1024 * 1024)
@@ -38,6 +44,29 @@ struct runner {
 	char *agent_id;		      /* the running step's agent */
 	int lost_events;	      /* events that could not be stored */
 	struct adw_event_batch batch; /* events not yet written */
+
+	/* Steering (adw_control.h): what people asked and the runner has not done yet. */
+	struct adw_control ctl;
+	bool ctl_open;		 /* LISTENing on the ADW's control channel */
+	long long last_fetch_ms; /* monotonic ms of the last forced fetch */
+	long long pause_id;	 /* a pause waiting for a checkpoint (0 = none) */
+	char *pause_reason;
+	bool paused;	     /* in pause_wait() */
+	long long resume_id; /* a resume that arrived while paused */
+	long long cancel_id; /* a cancel or redirect to carry out (0 = none) */
+	bool cancel;	     /* the ADW must end cancelled */
+	char *cancel_reason, *cancel_by;
+	bool answered;	       /* an answer message arrived */
+	long long *answer_ids; /* answer messages to mark processed */
+	int nanswers;
+	struct adw_instruction *instr; /* acknowledged instructions not yet delivered */
+	int ninstr;
+	long long *delivered; /* delivered instructions waiting for their turn */
+	int ndelivered;
+	char **files; /* files the step's agent wrote (for its comment) */
+	int nfiles;
+	int ask_fd; /* the ask bridge's listening socket, -1 = none */
+	char *ask_socket;
 };
 
 #define BATCH_ROWS 64		 /* write when this many events wait... */
@@ -94,14 +123,23 @@ static int record(struct runner *r, struct adw_event *ev)
 	return 0;
 }
 
+static void steer_take(struct runner *r, bool force);
+
+/* Before a runtime blocks: write what is buffered, read what people sent. */
 static void idle_cb(void *ud)
 {
 	flush(ud);
+	steer_take(ud, false);
 }
+
+static void watch(struct runner *r, const struct adw_event *ev);
 
 static int emit_cb(void *ud, struct adw_event *ev)
 {
-	return record(ud, ev);
+	int rc = record(ud, ev);
+
+	watch(ud, ev);
+	return rc;
 }
 
 static void system_event(struct runner *r, const char *step, const char *type, cJSON *payload,
@@ -168,6 +206,535 @@ static void agent_event(struct runner *r, const char *type, const char *what)
 	ev.payload = payload;
 	record(r, &ev);
 	cJSON_Delete(payload);
+}
+
+#define STEER_BACKSTOP_MS 5000 /* fetch control messages at least this often, notified or not */
+#define FILES_KEPT 50	       /* files named in a step's comment, at most */
+
+/* A short comment of the runner's own in the ADW's thread. */
+static void note(struct runner *r, const char *fmt, ...) ADW_PRINTF(2, 3);
+
+static void note(struct runner *r, const char *fmt, ...)
+{
+	struct adw_err err = {0};
+	char *msg = NULL;
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) < 0)
+		msg = NULL;
+	va_end(ap);
+	if (!msg)
+		return;
+	flush(r);
+	if (adw_thread_note(r->conn, r->id, "system", r->step, msg, NULL, &err) < 0)
+		adw_log_warn("adw=%s thread comment not stored: %s", r->id, err.msg);
+	free(msg);
+}
+
+/* Sets a control message's action_status (processed or ignored). */
+static void mark(struct runner *r, long long id, const char *status, const char *reason)
+{
+	struct adw_err err = {0};
+
+	if (id <= 0 || !r->ctl_open)
+		return;
+	flush(r);
+	if (adw_control_mark(&r->ctl, id, status, reason, &err) < 0)
+		adw_log_warn("adw=%s message %lld not marked %s: %s", r->id, id, status, err.msg);
+}
+
+/* metadata[key] as a new string, or NULL. */
+static char *meta_str(const char *metadata, const char *key)
+{
+	cJSON *m = metadata ? cJSON_Parse(metadata) : NULL;
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(m, key);
+	char *s = cJSON_IsString(v) ? adw_xstrdup(v->valuestring) : NULL;
+
+	cJSON_Delete(m);
+	return s;
+}
+
+static void take_cancel(struct runner *r, struct adw_control_msg *m)
+{
+	char *source = meta_str(m->metadata, "source");
+	char *to =
+	    strcmp(m->action, "redirect") == 0 ? meta_str(m->metadata, "redirected_to") : NULL;
+
+	r->cancel = true;
+	r->cancel_id = m->id;
+	r->cancel_by = adw_xasprintf("user via %s", source ? source : "api");
+	if (to) {
+		struct adw_err err = {0};
+		const char *params[1] = {to};
+		char *name = NULL;
+
+		if (adw_db_query_text(r->conn, NULL,
+				      "SELECT adw_name FROM ai_developer_workflows WHERE id = $1",
+				      1, params, &name, &err) < 0)
+			name = adw_xstrdup(to);
+		r->cancel_reason = adw_xasprintf("redirected to %s", name);
+		free(name);
+	} else {
+		r->cancel_reason =
+		    adw_xstrdup(m->content && *m->content ? m->content : "Cancel requested");
+	}
+	free(source);
+	free(to);
+}
+
+/* What one person's message means for the run (the state machine of issue 4). */
+static void steer_apply(struct runner *r, struct adw_control_msg *m)
+{
+	const char *a = m->action;
+
+	if (r->cancel && strcmp(a, "answer") != 0) {
+		mark(r, m->id, "ignored",
+		     !strcmp(a, "cancel") || !strcmp(a, "redirect") ? "already cancelled"
+								    : "the adw is being cancelled");
+	} else if (!strcmp(a, "instruction")) {
+		r->instr = adw_xrealloc(r->instr, (size_t)(r->ninstr + 1) * sizeof(*r->instr));
+		r->instr[r->ninstr].id = m->id;
+		r->instr[r->ninstr++].text = m->content;
+		m->content = NULL;
+	} else if (!strcmp(a, "pause")) {
+		if (r->paused || r->pause_id) {
+			mark(r, m->id, "ignored", "already paused");
+		} else {
+			r->pause_id = m->id;
+			free(r->pause_reason);
+			r->pause_reason = m->content;
+			m->content = NULL;
+		}
+	} else if (!strcmp(a, "resume")) {
+		if (r->paused && !r->resume_id) {
+			r->resume_id = m->id;
+		} else if (r->pause_id) {
+			mark(r, r->pause_id, "ignored", "resumed before the pause took effect");
+			r->pause_id = 0;
+			mark(r, m->id, "processed", "the pause was withdrawn");
+		} else {
+			mark(r, m->id, "ignored", "not paused");
+		}
+	} else if (!strcmp(a, "cancel") || !strcmp(a, "redirect")) {
+		take_cancel(r, m);
+	} else if (!strcmp(a, "answer")) {
+		r->answered = true;
+		r->answer_ids =
+		    adw_xrealloc(r->answer_ids, (size_t)(r->nanswers + 1) * sizeof(*r->answer_ids));
+		r->answer_ids[r->nanswers++] = m->id;
+	} else {
+		mark(r, m->id, "ignored", "nothing to do for this kind of message");
+	}
+	adw_control_msg_release(m);
+}
+
+/*
+ * Acknowledges and applies what people sent: at once when notified, and
+ * at least every STEER_BACKSTOP_MS (or now, when force) in case a
+ * notification was lost with a connection.
+ */
+static void steer_take(struct runner *r, bool force)
+{
+	struct adw_control_msg m;
+	struct adw_err err = {0};
+	long long now = now_ms();
+
+	if (!r->ctl_open)
+		return;
+	if (now - r->last_fetch_ms >= STEER_BACKSTOP_MS)
+		force = true;
+	if (force)
+		r->last_fetch_ms = now;
+	for (;;) {
+		int n = adw_control_poll(&r->ctl, force, &err);
+
+		if (n < 0) {
+			adw_log_warn("adw=%s control messages not read: %s", r->id, err.msg);
+			break;
+		}
+		force = false;
+		while (adw_control_next(&r->ctl, &m) == 0)
+			steer_apply(r, &m);
+		if (n == 0 && !r->ctl.woken)
+			break;
+	}
+}
+
+/* Waits up to ms for the control channel (or returns at once without one). */
+static void steer_wait(struct runner *r, long long ms)
+{
+	struct pollfd p = {.fd = r->ctl_open ? adw_control_fd(&r->ctl) : -1, .events = POLLIN};
+
+	flush(r);
+	steer_take(r, false);
+	if (r->cancel || r->resume_id || r->answered)
+		return;
+	if (ms > ADW_STEP_TICK_MS)
+		ms = ADW_STEP_TICK_MS;
+	if (poll(&p, 1, (int)(ms > 0 ? ms : 0)) < 0 && errno != EINTR)
+		adw_log_warn("adw=%s poll: %s", r->id, strerror(errno));
+	steer_take(r, false);
+}
+
+/* Sets the status of the running ADW (paused, awaiting_input, in_progress) and its agent. */
+static void status_set(struct runner *r, const char *status, const char *reason)
+{
+	struct adw_err err = {0};
+	const char *params[3] = {r->id, status, reason};
+
+	flush(r);
+	if (adw_db_exec(r->conn,
+			"UPDATE ai_developer_workflows SET status = $2::text, "
+			"paused_at = CASE WHEN $2::text = 'paused' THEN now() END, "
+			"pause_reason = CASE WHEN $2::text = 'paused' THEN $3::text END "
+			"WHERE id = $1 AND status NOT IN ('completed', 'failed', 'cancelled')",
+			3, params, &err) < 0)
+		adw_log_error("adw=%s status %s not stored: %s", r->id, status, err.msg);
+	if (r->agent_id) {
+		const char *p2[2] = {r->agent_id,
+				     strcmp(status, "in_progress") ? "waiting" : "executing"};
+
+		if (adw_db_exec(r->conn, "UPDATE agents SET status = $2 WHERE id = $1", 2, p2,
+				&err) < 0)
+			adw_log_warn("adw=%s agent status not stored: %s", r->id, err.msg);
+		else
+			agent_event(r, "AgentUpdated", p2[1]);
+	}
+}
+
+/*
+ * A checkpoint's pause: the ADW is paused until a resume (RUN) or a
+ * cancel, or until cfg->pause_timeout_s passes (CANCEL, with that reason).
+ */
+static enum adw_step_order pause_wait(struct runner *r)
+{
+	long long deadline = now_ms() + r->cfg->pause_timeout_s * 1000LL;
+	const char *reason =
+	    r->pause_reason && *r->pause_reason ? r->pause_reason : "no reason given";
+
+	status_set(r, "paused", reason);
+	mark(r, r->pause_id, "processed", NULL);
+	r->pause_id = 0;
+	r->paused = true;
+	system_event(r, r->step, "SystemInfo", NULL, "Paused: %s", reason);
+	adw_updated(r, "status: paused");
+	if (r->step)
+		note(r, "Paused during the %s step (the agent's session is kept): %s", r->step,
+		     reason);
+	else
+		note(r, "Paused before the next step: %s", reason);
+	while (!r->cancel && !r->resume_id) {
+		long long left = deadline - now_ms();
+
+		if (left <= 0) {
+			r->cancel = true;
+			r->cancel_reason = adw_xasprintf(
+			    "paused for more than %d s without a resume", r->cfg->pause_timeout_s);
+			r->cancel_by = adw_xstrdup("adw-run (pause timeout)");
+			break;
+		}
+		steer_wait(r, left);
+	}
+	r->paused = false;
+	if (r->cancel)
+		return ADW_STEP_CANCEL;
+	mark(r, r->resume_id, "processed", NULL);
+	r->resume_id = 0;
+	status_set(r, "in_progress", NULL);
+	system_event(r, r->step, "SystemInfo", NULL, "Resumed");
+	adw_updated(r, "status: in_progress");
+	note(r, "Resumed%s%s", r->step ? " the " : "", r->step ? r->step : "");
+	return ADW_STEP_RUN;
+}
+
+static enum adw_step_order control_cb(void *ud)
+{
+	struct runner *r = ud;
+
+	steer_take(r, false);
+	return r->cancel ? ADW_STEP_CANCEL : r->pause_id ? ADW_STEP_PAUSE : ADW_STEP_RUN;
+}
+
+static int next_instruction_cb(void *ud, struct adw_instruction *in)
+{
+	struct runner *r = ud;
+
+	if (r->ninstr == 0)
+		return -1;
+	*in = r->instr[0];
+	memmove(r->instr, r->instr + 1, (size_t)(r->ninstr - 1) * sizeof(*r->instr));
+	r->ninstr--;
+	return 0;
+}
+
+static void delivered_cb(void *ud, long long id)
+{
+	struct runner *r = ud;
+	cJSON *p = cJSON_CreateObject();
+
+	r->delivered =
+	    adw_xrealloc(r->delivered, (size_t)(r->ndelivered + 1) * sizeof(*r->delivered));
+	r->delivered[r->ndelivered++] = id;
+	cJSON_AddNumberToObject(p, "message_id", (double)id);
+	system_event(r, r->step, "SystemInfo", p, "Instruction %lld delivered to the agent", id);
+}
+
+static void turn_started_cb(void *ud)
+{
+	struct runner *r = ud;
+
+	if (r->ndelivered == 0)
+		return;
+	mark(r, r->delivered[0], "processed", NULL);
+	memmove(r->delivered, r->delivered + 1,
+		(size_t)(r->ndelivered - 1) * sizeof(*r->delivered));
+	r->ndelivered--;
+}
+
+static enum adw_step_order pause_cb(void *ud)
+{
+	return pause_wait(ud);
+}
+
+/* Marks the answer messages that arrived as processed. */
+static void answers_done(struct runner *r)
+{
+	for (int i = 0; i < r->nanswers; i++)
+		mark(r, r->answer_ids[i], "processed", NULL);
+	r->nanswers = 0;
+	r->answered = false;
+}
+
+/* Stores a question (with its thread message) and sets the ADW awaiting_input. */
+static char *question_open(struct runner *r, const struct adw_question_req *q, struct adw_err *err)
+{
+	cJSON *opts = cJSON_CreateArray(), *meta = cJSON_CreateObject();
+	char *opts_s, *meta_s, *qid = NULL, secs[16];
+	bool in_tx = false;
+
+	for (int i = 0; i < q->noptions; i++)
+		cJSON_AddItemToArray(opts, cJSON_CreateString(q->options[i]));
+	cJSON_AddItemToObject(meta, "options", cJSON_Duplicate(opts, 1));
+	if (q->context)
+		cJSON_AddStringToObject(meta, "context", q->context);
+	opts_s = cJSON_PrintUnformatted(opts);
+	meta_s = cJSON_PrintUnformatted(meta);
+	snprintf(secs, sizeof(secs), "%d", r->cfg->question_timeout_s);
+	flush(r);
+	if (adw_db_exec(r->conn, "BEGIN", 0, NULL, err) < 0)
+		goto out;
+	in_tx = true;
+	{
+		const char *params[8] = {r->id,	 r->agent_id, r->step,		 q->question,
+					 opts_s, q->context,  q->default_answer, secs};
+
+		if (adw_db_query_text(
+			r->conn, NULL,
+			"INSERT INTO adw_questions (adw_id, agent_id, step, question, "
+			"options, context, default_answer, timeout_at) VALUES ($1, $2, "
+			"$3, $4, $5::jsonb, $6, $7, now() + make_interval(secs => "
+			"$8::int)) RETURNING id",
+			8, params, &qid, err) < 0)
+			goto out;
+	}
+	{
+		const char *params[5] = {r->id, q->question, meta_s, r->step, qid};
+
+		if (adw_db_exec(r->conn,
+				"INSERT INTO adw_messages (adw_id, sender, action_type, "
+				"action_status, content, metadata, step, question_id, "
+				"acknowledged_at, processed_at) VALUES ($1, 'agent', 'question', "
+				"'processed', $2, $3::jsonb, $4, $5, now(), now())",
+				5, params, err) < 0)
+			goto out;
+	}
+	status_set(r, "awaiting_input", NULL);
+	adw_updated(r, "status: awaiting_input");
+	flush(r);
+	if (adw_db_exec(r->conn, "COMMIT", 0, NULL, err) < 0)
+		goto out;
+	in_tx = false;
+out:
+	if (in_tx) {
+		PQclear(PQexec(r->conn, "ROLLBACK"));
+		free(qid);
+		qid = NULL;
+	}
+	cJSON_Delete(opts);
+	cJSON_Delete(meta);
+	free(opts_s);
+	free(meta_s);
+	return qid;
+}
+
+/*
+ * Settles question qid if it can be: 1 answered (*answer set), 0 still
+ * pending, -1 closed otherwise (*why set). On timeout, takes the default or
+ * cancels the ADW.
+ */
+static int question_check(struct runner *r, const char *qid, bool timed_out, char **answer,
+			  char **why)
+{
+	const char *params[1] = {qid};
+	struct adw_err err = {0};
+	PGresult *res;
+	int rc = 0;
+
+	flush(r);
+	res = timed_out ? adw_db_query(r->conn,
+				       "UPDATE adw_questions SET status = CASE WHEN default_answer "
+				       "IS NULL THEN 'timed_out' ELSE 'answered' END, answer = "
+				       "default_answer, answered_by = CASE WHEN default_answer IS "
+				       "NOT NULL THEN 'default (no answer in time)' END, "
+				       "answered_at = now() WHERE id = $1 AND status = 'pending' "
+				       "RETURNING status, answer",
+				       1, params, &err)
+			: NULL;
+	if (!res || PQntuples(res) == 0) {
+		PQclear(res);
+		res =
+		    adw_db_query(r->conn, "SELECT status, answer FROM adw_questions WHERE id = $1",
+				 1, params, &err);
+	}
+	if (!res || PQntuples(res) != 1) {
+		PQclear(res);
+		return 0; /* the database is away: ask again later */
+	}
+	if (!strcmp(PQgetvalue(res, 0, 0), "answered")) {
+		*answer = adw_db_strdup(res, 0, 1);
+		rc = 1;
+	} else if (!strcmp(PQgetvalue(res, 0, 0), "timed_out")) {
+		r->cancel = true;
+		r->cancel_reason = adw_xasprintf("the question was not answered within %d s",
+						 r->cfg->question_timeout_s);
+		r->cancel_by = adw_xstrdup("adw-run (question timeout)");
+		*why = adw_xstrdup(r->cancel_reason);
+		rc = -1;
+	} else if (strcmp(PQgetvalue(res, 0, 0), "pending") != 0) {
+		*why = adw_xasprintf("the question was %s", PQgetvalue(res, 0, 0));
+		rc = -1;
+	}
+	PQclear(res);
+	return rc;
+}
+
+/* ctx->ask: a decision question for a person; blocks until it is settled. */
+static int ask_cb(void *ud, const struct adw_question_req *q, char **answer, char **why)
+{
+	struct runner *r = ud;
+	struct adw_err err = {0};
+	long long deadline = now_ms() + r->cfg->question_timeout_s * 1000LL;
+	long long checked = now_ms();
+	char *qid;
+	int rc = 0;
+
+	*answer = *why = NULL;
+	if (r->cancel) {
+		*why = adw_xstrdup("the adw is being cancelled");
+		return -1;
+	}
+	qid = question_open(r, q, &err);
+	if (!qid) {
+		*why = adw_xasprintf("the question could not be stored: %s", err.msg);
+		return -1;
+	}
+	adw_log_info("adw=%s step %s asks (question %s): %s", r->id, r->step ? r->step : "-", qid,
+		     q->question);
+	while (rc == 0) {
+		long long now = now_ms();
+
+		if (r->cancel) {
+			const char *params[1] = {qid};
+
+			if (adw_db_exec(
+				r->conn,
+				"UPDATE adw_questions SET status = 'cancelled', answered_at "
+				"= now() WHERE id = $1 AND status = 'pending'",
+				1, params, &err) < 0)
+				adw_log_warn("adw=%s question not closed: %s", r->id, err.msg);
+			*why = adw_xstrdup("the adw was cancelled while waiting for an answer");
+			rc = -1;
+		} else if (r->answered || now >= deadline || now - checked >= STEER_BACKSTOP_MS) {
+			checked = now;
+			r->answered = false;
+			rc = question_check(r, qid, now >= deadline, answer, why);
+		}
+		if (rc == 0)
+			steer_wait(r, deadline - now);
+	}
+	answers_done(r);
+	if (rc > 0) {
+		if (!r->cancel)
+			status_set(r, "in_progress", NULL);
+		adw_updated(r, "status: in_progress");
+		note(r, "Answer received; the %s step continues", r->step ? r->step : "");
+	}
+	free(qid);
+	return rc > 0 ? 0 : -1;
+}
+
+/* Watches the step's events for the thread: files written, builds and tests run. */
+static void watch(struct runner *r, const struct adw_event *ev)
+{
+	static const char *const checks[] = {
+	    "make",	"ninja", "meson test",	"npm test", "npm run", "pytest", "cargo", "go test",
+	    "go build", "ctest", "node --test", "yarn",	    "pnpm",    "gradle", "mvn",	  "tox"};
+	const cJSON *name, *input, *path, *cmd;
+
+	if (!ev->payload || strcmp(ev->type, "PostToolUse") != 0)
+		return;
+	name = cJSON_GetObjectItemCaseSensitive(ev->payload, "tool_name");
+	input = cJSON_GetObjectItemCaseSensitive(ev->payload, "tool_input");
+	if (!cJSON_IsString(name) || !cJSON_IsObject(input))
+		return;
+	path = cJSON_GetObjectItemCaseSensitive(input, "file_path");
+	cmd = cJSON_GetObjectItemCaseSensitive(input, "command");
+	if ((!strcmp(name->valuestring, "Write") || !strcmp(name->valuestring, "Edit")) &&
+	    cJSON_IsString(path) && r->nfiles < FILES_KEPT) {
+		for (int i = 0; i < r->nfiles; i++) {
+			if (!strcmp(r->files[i], path->valuestring))
+				return;
+		}
+		r->files = adw_xrealloc(r->files, (size_t)(r->nfiles + 1) * sizeof(*r->files));
+		r->files[r->nfiles++] = adw_xstrdup(path->valuestring);
+	} else if (!strcmp(name->valuestring, "Bash") && cJSON_IsString(cmd)) {
+		bool failed =
+		    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(ev->payload, "is_error"));
+
+		for (size_t i = 0; i < sizeof(checks) / sizeof(checks[0]); i++) {
+			if (strstr(cmd->valuestring, checks[i])) {
+				char *c = adw_event_clip(cmd->valuestring, 120, 1);
+
+				note(r, "Ran `%s`: %s", c, failed ? "failed" : "succeeded");
+				free(c);
+				return;
+			}
+		}
+	}
+}
+
+/* "a, b and 3 more" of the files written in the step, relative to the working dir. */
+static char *files_line(struct runner *r)
+{
+	struct adw_buf b;
+	size_t wl = strlen(r->workdir);
+
+	adw_buf_init(&b, 0);
+	for (int i = 0; i < r->nfiles && i < 5; i++) {
+		const char *f = r->files[i];
+
+		if (!strncmp(f, r->workdir, wl) && f[wl] == '/')
+			f += wl + 1;
+		if (adw_buf_addf(&b, "%s%s", i ? ", " : "", f) < 0)
+			break;
+	}
+	if (r->nfiles > 5 && adw_buf_addf(&b, " and %d more", r->nfiles - 5) < 0)
+		adw_log_warn("adw=%s out of memory", r->id);
+	for (int i = 0; i < r->nfiles; i++)
+		free(r->files[i]);
+	r->nfiles = 0;
+	return adw_buf_detach(&b);
 }
 
 static int load(struct runner *r, struct adw_err *err)
@@ -318,6 +885,7 @@ static int step_end(struct runner *r, int index, const char *step, const char *a
 		    const struct adw_step_result *res, bool ok, const char *error,
 		    long long duration_ms, struct adw_err *err)
 {
+	const char *outcome = ok ? "completed" : r->cancel ? "cancelled" : "failed";
 	char dur[32], in[32], out_t[32], cost[64], idx[16], done[16];
 	const char *verdict =
 	    strcmp(step, "review") == 0 ? adw_report_verdict_name(r->verdict) : NULL;
@@ -349,7 +917,7 @@ static int step_end(struct runner *r, int index, const char *step, const char *a
 		7, params, err) < 0)
 		goto rollback;
 	params[1] = idx;
-	params[2] = ok ? "completed" : "failed";
+	params[2] = outcome;
 	params[3] = dur;
 	params[4] = verdict;
 	params[5] = artifact;
@@ -387,7 +955,7 @@ static int step_end(struct runner *r, int index, const char *step, const char *a
 	payload = cJSON_CreateObject();
 	cJSON_AddStringToObject(payload, "step", step);
 	cJSON_AddNumberToObject(payload, "index", index);
-	cJSON_AddStringToObject(payload, "status", ok ? "success" : "failed");
+	cJSON_AddStringToObject(payload, "status", ok ? "success" : outcome);
 	cJSON_AddNumberToObject(payload, "duration_ms", (double)duration_ms);
 	cJSON_AddStringToObject(payload, "agent_id", r->agent_id);
 	if (res->session_id)
@@ -401,13 +969,13 @@ static int step_end(struct runner *r, int index, const char *step, const char *a
 		cJSON_AddStringToObject(payload, "artifact", artifact);
 	if (!ok)
 		cJSON_AddStringToObject(payload, "error", error ? error : "unknown error");
-	content = adw_xasprintf("StepEnd: %s (%s)", step, ok ? "success" : "failed");
+	content = adw_xasprintf("StepEnd: %s (%s)", step, ok ? "success" : outcome);
 	{
 		char *summary =
 		    ok ? adw_xasprintf("Step '%s' completed successfully in %.1fs%s%s", step,
 				       (double)duration_ms / 1000.0, verdict ? ", verdict " : "",
 				       verdict ? verdict : "")
-		       : adw_xasprintf("Step '%s' failed: %s", step,
+		       : adw_xasprintf("Step '%s' %s: %s", step, outcome,
 				       error ? error : "unknown error");
 		struct adw_event ev = {.category = ADW_CAT_ADW_STEP,
 				       .type = "StepEnd",
@@ -420,7 +988,18 @@ static int step_end(struct runner *r, int index, const char *step, const char *a
 	}
 	free(content);
 	cJSON_Delete(payload);
-	adw_updated(r, ok ? "step completed" : "step failed");
+	adw_updated(r, ok ? "step completed" : r->cancel ? "step cancelled" : "step failed");
+	{
+		char *files = files_line(r);
+
+		if (ok)
+			note(r, "The %s step completed in %.1f s%s%s%s%s", step,
+			     (double)duration_ms / 1000.0, *files ? "; files written: " : "", files,
+			     verdict ? "; review verdict " : "", verdict ? verdict : "");
+		else if (!r->cancel)
+			note(r, "The %s step failed: %s", step, error ? error : "unknown error");
+		free(files);
+	}
 	return 0;
 rollback:
 	PQclear(PQexec(r->conn, "ROLLBACK"));
@@ -435,7 +1014,10 @@ static int run_runtime(struct runner *r, const struct adw_step_ctx *ctx,
 	return adw_claude_run_step(ctx, res);
 }
 
-/* Runs step i. Returns 0 when it succeeded, -1 when the ADW must fail (*why set). */
+/*
+ * Runs step i. Returns 0 when it succeeded, 1 when the ADW was cancelled
+ * meanwhile, -1 when the ADW must fail (*why set).
+ */
 static int run_step(struct runner *r, int i, char **why)
 {
 	const char *step = r->wf.steps[i].name;
@@ -453,6 +1035,7 @@ static int run_step(struct runner *r, int i, char **why)
 		*why = adw_xasprintf("cannot record the start of step '%s': %s", step, err.msg);
 		goto out;
 	}
+	note(r, "Started the %s step", step);
 	new_uuid(session);
 	if (adw_prompt_load(r->cfg, step, &tmpl, &err) < 0) {
 		error = adw_xstrdup(err.msg);
@@ -491,6 +1074,15 @@ static int run_step(struct runner *r, int i, char **why)
 		    .emit = emit_cb,
 		    .emit_ud = r,
 		    .idle = idle_cb,
+		    .control_fd = r->ctl_open ? adw_control_fd(&r->ctl) : -1,
+		    .control = control_cb,
+		    .next_instruction = next_instruction_cb,
+		    .delivered = delivered_cb,
+		    .turn_started = turn_started_cb,
+		    .pause = pause_cb,
+		    .ask = ask_cb,
+		    .ask_fd = r->ask_fd,
+		    .ask_socket = r->ask_socket,
 		};
 
 		if (adw_db_exec(
@@ -499,8 +1091,10 @@ static int run_step(struct runner *r, int i, char **why)
 			"VALUES ($1, $2, 'adw_runner', $3, $4)",
 			4, params, &err) < 0)
 			adw_log_warn("adw=%s prompt not recorded: %s", r->id, err.msg);
-		if (run_runtime(r, &ctx, &res) < 0 || !res.ok) {
-			error = adw_xstrdup(res.error ? res.error : "the agent reported an error");
+		if (run_runtime(r, &ctx, &res) < 0 || !res.ok || r->cancel) {
+			error = r->cancel ? adw_xasprintf("step cancelled: %s", r->cancel_reason)
+					  : adw_xstrdup(res.error ? res.error
+								  : "the agent reported an error");
 		} else if (artifact) {
 			if (adw_report_read(artifact, REPORT_MAX, &report, &err) < 0) {
 				error = adw_xasprintf(
@@ -525,6 +1119,10 @@ static int run_step(struct runner *r, int i, char **why)
 	}
 	if (step_end(r, i, step, artifact, &res, ok, error, now_ms() - t0, &err) < 0) {
 		*why = adw_xasprintf("cannot record the end of step '%s': %s", step, err.msg);
+		goto out;
+	}
+	if (r->cancel) {
+		rc = 1;
 		goto out;
 	}
 	if (!ok) {
@@ -594,13 +1192,84 @@ static void finish(struct runner *r, bool ok, const char *why, const char *faile
 		system_event(r, NULL, "SystemError", NULL, "Workflow failed: %s", why);
 	adw_updated(r, ok ? "status: completed" : "status: failed");
 	flush(r);
+	{
+		const char *p2[2] = {r->id, ok ? "completed" : "failed"};
+
+		/* What is still open can no longer be carried out. */
+		if (adw_db_exec(r->conn,
+				"UPDATE adw_messages SET action_status = 'ignored', processed_at = "
+				"now(), status_reason = 'the adw ended (' || $2 || ') before it "
+				"was carried out' WHERE adw_id = $1 AND action_status IN "
+				"('pending', 'acknowledged')",
+				2, p2, &err) < 0 ||
+		    adw_db_exec(
+			r->conn,
+			"UPDATE adw_questions SET status = 'cancelled', answered_at = now() "
+			"WHERE adw_id = $1 AND status = 'pending'",
+			1, p2, &err) < 0)
+			adw_log_error("adw=%s open messages not closed: %s", r->id, err.msg);
+	}
 	if (in_tx && adw_db_exec(r->conn, "COMMIT", 0, NULL, &err) < 0)
 		adw_log_error("adw=%s final status not committed: %s", r->id, err.msg);
 }
 
+/*
+ * Ends the ADW cancelled (a person's cancel or redirect, or a pause or
+ * question timeout): the running and remaining steps are cancelled, open
+ * questions closed, other open messages ignored; all in one transaction
+ * with the last events.
+ */
+static void finish_cancelled(struct runner *r)
+{
+	const char *params[3] = {r->id, r->cancel_reason, r->cancel_by};
+	struct adw_err err = {0};
+	bool in_tx;
+
+	flush(r);
+	in_tx = adw_db_exec(r->conn, "BEGIN", 0, NULL, &err) == 0;
+	if (adw_db_exec(
+		r->conn,
+		"UPDATE ai_developer_workflows SET status = 'cancelled', cancel_reason = $2, "
+		"cancelled_by = $3, paused_at = NULL, completed_at = now(), duration_ms = "
+		"(extract(epoch FROM now() - started_at) * 1000)::bigint WHERE id = $1 "
+		"AND status NOT IN ('completed', 'failed', 'cancelled')",
+		3, params, &err) < 0 ||
+	    adw_db_exec(
+		r->conn,
+		"UPDATE adw_steps SET status = 'cancelled', ended_at = CASE WHEN status = "
+		"'running' THEN now() END, duration_ms = CASE WHEN status = 'running' THEN "
+		"(extract(epoch FROM now() - started_at) * 1000)::bigint END WHERE adw_id = "
+		"$1 AND status IN ('pending', 'running')",
+		1, params, &err) < 0 ||
+	    adw_db_exec(r->conn,
+			"UPDATE agents SET status = 'blocked' WHERE adw_id = $1 AND status IN "
+			"('executing', 'waiting')",
+			1, params, &err) < 0 ||
+	    adw_db_exec(r->conn,
+			"UPDATE adw_questions SET status = 'cancelled', answered_at = now() WHERE "
+			"adw_id = $1 AND status = 'pending'",
+			1, params, &err) < 0)
+		adw_log_error("adw=%s cancellation not stored: %s", r->id, err.msg);
+	mark(r, r->cancel_id, "processed", NULL);
+	if (adw_db_exec(r->conn,
+			"UPDATE adw_messages SET action_status = 'ignored', processed_at = now(), "
+			"status_reason = 'the adw was cancelled' WHERE adw_id = $1 AND "
+			"action_status IN ('pending', 'acknowledged')",
+			1, params, &err) < 0)
+		adw_log_error("adw=%s open messages not closed: %s", r->id, err.msg);
+	system_event(r, NULL, "SystemWarning", NULL, "Workflow cancelled: %s (%s)",
+		     r->cancel_reason, r->cancel_by);
+	r->step = NULL;
+	note(r, "Cancelled: %s (%s)", r->cancel_reason, r->cancel_by);
+	adw_updated(r, "status: cancelled");
+	flush(r);
+	if (in_tx && adw_db_exec(r->conn, "COMMIT", 0, NULL, &err) < 0)
+		adw_log_error("adw=%s cancellation not committed: %s", r->id, err.msg);
+}
+
 int adw_runner_run(const struct adw_config *cfg, const char *conninfo, const char *id)
 {
-	struct runner r = {.cfg = cfg};
+	struct runner r = {.cfg = cfg, .ask_fd = -1};
 	struct adw_err err = {0};
 	char *why = NULL;
 	int rc = ADW_RUNNER_USAGE;
@@ -632,6 +1301,16 @@ int adw_runner_run(const struct adw_config *cfg, const char *conninfo, const cha
 	}
 	adw_log_info("adw=%s running %s (%s, runtime %s) in %s", r.id, r.name, r.wf.name, r.runtime,
 		     r.workdir);
+	if (adw_control_open(&r.ctl, r.conn, r.id, &err) < 0)
+		adw_log_error("adw=%s not steerable: %s", r.id, err.msg);
+	else
+		r.ctl_open = true;
+	if (strcmp(r.runtime, "claude") == 0) {
+		r.ask_socket = adw_ask_socket_name();
+		r.ask_fd = adw_ask_listen(r.ask_socket, &err);
+		if (r.ask_fd < 0)
+			adw_log_warn("adw=%s agents cannot ask questions: %s", r.id, err.msg);
+	}
 	{
 		cJSON *p = cJSON_CreateObject();
 
@@ -650,6 +1329,12 @@ int adw_runner_run(const struct adw_config *cfg, const char *conninfo, const cha
 	}
 	adw_updated(&r, "status: in_progress");
 	for (i = 0; i < r.wf.nsteps; i++) {
+		/* The checkpoint before each step. */
+		steer_take(&r, true);
+		if (!r.cancel && r.pause_id)
+			pause_wait(&r);
+		if (r.cancel)
+			break;
 		if (r.wf.steps[i].only_on_fail && r.verdict != ADW_VERDICT_FAIL) {
 			if (skip_step(&r, i) < 0) {
 				why = adw_xstrdup("cannot record a skipped step");
@@ -657,22 +1342,43 @@ int adw_runner_run(const struct adw_config *cfg, const char *conninfo, const cha
 			}
 			continue;
 		}
-		if (run_step(&r, i, &why) < 0)
+		if (run_step(&r, i, &why) != 0)
 			break;
 	}
 	r.step = NULL;
 	free(r.agent_id);
 	r.agent_id = NULL;
-	finish(&r, why == NULL, why, why && i < r.wf.nsteps ? r.wf.steps[i].name : NULL);
+	if (r.cancel) {
+		finish_cancelled(&r);
+		rc = ADW_RUNNER_CANCELLED;
+		adw_log_info("adw=%s cancelled: %s (%s)", r.id, r.cancel_reason, r.cancel_by);
+	} else {
+		finish(&r, why == NULL, why, why && i < r.wf.nsteps ? r.wf.steps[i].name : NULL);
+		rc = why ? ADW_RUNNER_FAILED : ADW_RUNNER_COMPLETED;
+		adw_log_info("adw=%s %s%s", r.id, why ? "failed: " : "completed", why ? why : "");
+	}
 	if (r.lost_events)
 		adw_log_error("adw=%s %d events could not be stored", r.id, r.lost_events);
-	rc = why ? ADW_RUNNER_FAILED : ADW_RUNNER_COMPLETED;
-	adw_log_info("adw=%s %s%s%s", r.id, why ? "failed: " : "completed", why ? why : "", "");
 out:
 	free(why);
-	PQfinish(r.conn);
+	adw_control_close(&r.ctl);
+	if (r.ask_fd >= 0)
+		close(r.ask_fd);
+	free(r.ask_socket);
+	free(r.pause_reason);
+	free(r.cancel_reason);
+	free(r.cancel_by);
+	free(r.answer_ids);
+	for (int k = 0; k < r.ninstr; k++)
+		free(r.instr[k].text);
+	free(r.instr);
+	free(r.delivered);
+	for (int k = 0; k < r.nfiles; k++)
+		free(r.files[k]);
+	free(r.files);
 	if (r.conn)
 		flush(&r);
+	PQfinish(r.conn);
 	adw_event_batch_release(&r.batch);
 	adw_workflow_release(&r.wf);
 	free(r.plan_path);

@@ -17,6 +17,9 @@ enum adw_runner_exit {
 	ADW_RUNNER_COMPLETED = 0, /* the ADW ended completed (or was already finished) */
 	ADW_RUNNER_FAILED = 1,	  /* the ADW ended failed */
 	ADW_RUNNER_USAGE = 2,	  /* bad arguments, configuration or unknown ADW */
+	ADW_RUNNER_CANCELLED = 1, /* the ADW ended cancelled (a person's cancel or redirect,
+				     or a pause or question that timed out): it did not
+				     complete, so adw-run exits as for failed */
 };
 
 /**

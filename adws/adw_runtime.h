@@ -23,6 +23,39 @@
  */
 typedef int (*adw_emit_fn)(void *ud, struct adw_event *ev);
 
+/* What the runner wants of a running step; answered by ctx->control(). */
+enum adw_step_order {
+	ADW_STEP_RUN = 0, /* carry on */
+	ADW_STEP_PAUSE,	 /* stop at the next turn boundary keeping the session, then ctx->pause() */
+	ADW_STEP_CANCEL, /* stop now: gracefully, then SIGTERM and SIGKILL to the agent's group */
+};
+
+/* An instruction from a person, waiting to be given to the running agent. */
+struct adw_instruction {
+	long long id; /* adw_messages.id */
+	char *text;   /* owned by the receiver of adw_step_ctx.next_instruction() */
+};
+
+/* A decision question an agent asks a person (options may be empty: free text). */
+struct adw_question_req {
+	const char *question;	    /* required, non-empty */
+	const char *const *options; /* noptions strings; NULL when noptions == 0 */
+	int noptions;		    /* 0..ADW_QUESTION_OPTIONS_MAX */
+	const char *context;	    /* optional text shown with the question, or NULL */
+	const char *default_answer; /* taken when nobody answers in time, or NULL (cancel) */
+};
+
+#define ADW_QUESTION_OPTIONS_MAX 16	  /* options of one question */
+#define ADW_QUESTION_TEXT_MAX (16 * 1024) /* bytes of a question, option or answer */
+#define ADW_STEP_TICK_MS 1000		  /* ctx->control() is called at least this often */
+
+/*
+ * The answer of ctx->ask(): 0 with *answer (malloc'd, caller frees), or -1
+ * with *why (malloc'd, caller frees) when the ADW was cancelled or the
+ * question timed out with no default.
+ */
+typedef int (*adw_ask_fn)(void *ud, const struct adw_question_req *q, char **answer, char **why);
+
 struct adw_step_ctx {
 	const struct adw_config *cfg;
 	const char *adw_id;	 /* uuid */
@@ -44,6 +77,45 @@ struct adw_step_ctx {
 	 * for its agent, so buffered events are written while nothing happens.
 	 */
 	void (*idle)(void *ud);
+
+	/*
+	 * Steering (issue 4). All callbacks take emit_ud and may be NULL (a
+	 * step nobody steers, as in the runtime unit tests).
+	 *
+	 * control_fd is readable when control messages may be waiting (the
+	 * runner's LISTEN connection); -1 = none. A runtime that waits includes
+	 * it in its poll() set and calls control() when it is readable and at
+	 * least every ADW_STEP_TICK_MS; control() reads the messages and
+	 * returns the order: RUN, PAUSE (stop at the next turn boundary, keep
+	 * the session, call pause()) or CANCEL (stop now).
+	 */
+	int control_fd;
+	enum adw_step_order (*control)(void *ud);
+	/*
+	 * Takes the next instruction to give to the agent: 0 with *in filled
+	 * (in->text now owned by the caller), or -1 when none waits. The runtime
+	 * calls delivered(id) once the agent's input has it, and turn_started()
+	 * when the agent begins a turn that sees everything delivered so far.
+	 */
+	int (*next_instruction)(void *ud, struct adw_instruction *in);
+	void (*delivered)(void *ud, long long id);
+	void (*turn_started)(void *ud);
+	/*
+	 * Blocks while the ADW is paused (the agent has stopped, its session
+	 * kept). Returns RUN when resumed, CANCEL when cancelled meanwhile or
+	 * when the pause outlived cfg->pause_timeout_s.
+	 */
+	enum adw_step_order (*pause)(void *ud);
+	/* Asks a person a decision question and blocks until it is settled. */
+	adw_ask_fn ask;
+	/*
+	 * The ask bridge of runtimes whose agent runs in another process: a
+	 * listening unix socket (adw_ask.h) the runtime polls and serves with
+	 * adw_ask_serve(ask_fd, ask, emit_ud) when readable; its name goes to
+	 * the agent's MCP server (adw-mcp) as ADW_ASK_SOCKET. -1 / NULL = none.
+	 */
+	int ask_fd;
+	const char *ask_socket;
 };
 
 struct adw_step_result {

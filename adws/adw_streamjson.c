@@ -455,6 +455,7 @@ static void on_result(struct adw_streamjson *sj, const cJSON *root)
 	free(stop);
 
 	sj->got_result = true;
+	sj->results++;
 	if (sj->res) {
 		struct adw_step_result *r = sj->res;
 
@@ -551,9 +552,10 @@ void adw_streamjson_feed_line(struct adw_streamjson *sj, const char *line, size_
 		sj->res->session_id = adw_xstrdup(sid);
 	if (!type)
 		on_other(sj, root, NULL);
-	else if (!strcmp(type, "system") && subtype && !strcmp(subtype, "init"))
+	else if (!strcmp(type, "system") && subtype && !strcmp(subtype, "init")) {
+		sj->inits++;
 		on_init(sj, root);
-	else if (!strcmp(type, "assistant"))
+	} else if (!strcmp(type, "assistant"))
 		on_assistant(sj, root);
 	else if (!strcmp(type, "user"))
 		on_user(sj, root);

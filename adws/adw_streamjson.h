@@ -30,6 +30,8 @@ struct adw_streamjson {
 	struct adw_buf line;	     /* the partial line of adw_streamjson_feed() */
 	struct adw_streamjson_tool *tools; /* tool_use id -> name, input, until paired */
 	size_t ntools, captools;
+	int inits;	   /* system/init lines seen: one per query the CLI starts */
+	int results;	   /* result lines seen: one per query that ended */
 	long long lines;   /* lines handled, empty ones excluded */
 	long long dropped; /* lines dropped for being too long */
 	int emit_failures; /* emit calls that returned -1 */

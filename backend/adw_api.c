@@ -5,6 +5,7 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <libpq-fe.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,6 +14,7 @@
 #include "adw_db.h"
 #include "adw_store.h"
 #include "adw_stream.h"
+#include "adw_thread.h"
 
 static void reply_json(struct adw_reply *reply, unsigned status, char *body)
 {
@@ -300,6 +302,143 @@ out:
 	cJSON_Delete(root);
 }
 
+/* The body as a JSON object; an empty body reads as {}. */
+static cJSON *body_object_or_empty(const struct adw_request *req, struct adw_reply *reply)
+{
+	if (req->body_len == 0)
+		return cJSON_CreateObject();
+	return body_object(req, reply);
+}
+
+static void get_messages(const struct adw_request *req, const char *adw, struct adw_reply *reply)
+{
+	struct adw_err err = {0};
+	long long after, limit;
+	char *json = NULL;
+	PGconn *conn;
+	int rc;
+
+	if (int_arg(req, "after", 0, INT64_MAX, 0, &after, reply) < 0 ||
+	    int_arg(req, "limit", 1, ADW_THREAD_LIST_MAX, ADW_THREAD_LIST_MAX, &limit, reply) < 0)
+		return;
+	conn = db(req, reply);
+	if (!conn)
+		return;
+	rc = adw_thread_list(conn, adw, after, (int)limit, &json, &err);
+	finish(reply, rc, json, &err, 200);
+}
+
+/*
+ * POST /api/adws/{id}/messages (action NULL: from the body) and
+ * /pause|resume|cancel|redirect (action given; body {"reason"} or {"prompt"}).
+ */
+static void post_action(const struct adw_request *req, const char *adw, const char *action,
+			struct adw_reply *reply)
+{
+	cJSON *root = body_object_or_empty(req, reply);
+	struct adw_thread_request rq = {.adw = adw, .action = action, .source = "api"};
+	struct adw_thread_result out = {0};
+	struct adw_err err = {0};
+	char *meta = NULL;
+	PGconn *conn;
+
+	if (!root)
+		return;
+	if (!action) {
+		const cJSON *m = cJSON_GetObjectItemCaseSensitive(root, "metadata");
+
+		if (str_field(root, "action_type", &rq.action, reply) < 0 ||
+		    str_field(root, "content", &rq.content, reply) < 0)
+			goto out;
+		if (!rq.action)
+			rq.action = "comment";
+		if (m && !cJSON_IsNull(m)) {
+			if (!cJSON_IsObject(m)) {
+				reply_err(reply, ADW_ERR_INVALID, "field '%s' must be an object",
+					  "metadata");
+				goto out;
+			}
+			meta = cJSON_PrintUnformatted(m);
+			rq.metadata = meta;
+		}
+	} else if (str_field(root, strcmp(action, "redirect") ? "reason" : "prompt", &rq.content,
+			     reply) < 0) {
+		goto out;
+	}
+	conn = db(req, reply);
+	if (!conn)
+		goto out;
+	if (adw_thread_post(conn, req->cfg, &rq, &out, &err) < 0) {
+		adw_http_error(reply, &err);
+		goto out;
+	}
+	if (!action)
+		reply_json(reply, 201, adw_xasprintf("{\"message\":%s}", out.message));
+	else
+		reply_json(reply, out.status, adw_xasprintf("{\"adw\":%s}", out.adw));
+out:
+	adw_thread_result_release(&out);
+	free(meta);
+	cJSON_Delete(root);
+}
+
+static void get_questions(const struct adw_request *req, struct adw_reply *reply)
+{
+	struct adw_err err = {0};
+	long long limit;
+	char *json = NULL;
+	PGconn *conn;
+	int rc;
+
+	if (int_arg(req, "limit", 1, ADW_THREAD_LIST_MAX, 100, &limit, reply) < 0)
+		return;
+	conn = db(req, reply);
+	if (!conn)
+		return;
+	rc = adw_thread_questions(conn, adw_request_arg(req, "status"),
+				  adw_request_arg(req, "adw_id"), (int)limit, &json, &err);
+	finish(reply, rc, json, &err, 200);
+}
+
+static void get_question(const struct adw_request *req, const char *id, struct adw_reply *reply)
+{
+	struct adw_err err = {0};
+	char *json = NULL;
+	PGconn *conn = db(req, reply);
+	int rc;
+
+	if (!conn)
+		return;
+	rc = adw_thread_question(conn, id, &json, &err);
+	finish(reply, rc, json, &err, 200);
+}
+
+static void post_answer(const struct adw_request *req, const char *id, struct adw_reply *reply)
+{
+	cJSON *root = body_object(req, reply);
+	struct adw_err err = {0};
+	const char *answer = NULL;
+	char *json = NULL;
+	PGconn *conn;
+	int rc;
+
+	if (!root)
+		return;
+	if (str_field(root, "answer", &answer, reply) < 0)
+		goto out;
+	if (!answer) {
+		reply_err(reply, ADW_ERR_INVALID, "field 'answer' is required%s", "");
+		goto out;
+	}
+	conn = db(req, reply);
+	if (!conn)
+		goto out;
+	rc = adw_thread_answer(conn, id, answer, "api", &json, &err);
+	finish(reply, rc, json, &err, 200);
+out:
+	cJSON_Delete(root);
+}
+
 static void method_not_allowed(struct adw_reply *reply, const char *method, const char *allow)
 {
 	reply_err(reply, ADW_ERR_MALFORMED, "method '%s' not allowed here", method);
@@ -367,6 +506,43 @@ bool adw_api_handle(const struct adw_request *req, struct adw_reply *reply)
 				get_events(req, idc, reply);
 			else
 				method_not_allowed(reply, m, "GET, HEAD");
+		} else if (strcmp(slash, "/messages") == 0) {
+			if (get)
+				get_messages(req, idc, reply);
+			else if (post)
+				post_action(req, idc, NULL, reply);
+			else
+				method_not_allowed(reply, m, "GET, HEAD, POST");
+		} else if (!strcmp(slash, "/pause") || !strcmp(slash, "/resume") ||
+			   !strcmp(slash, "/cancel") || !strcmp(slash, "/redirect")) {
+			if (post)
+				post_action(req, idc, slash + 1, reply);
+			else
+				method_not_allowed(reply, m, "POST");
+		} else {
+			reply_err(reply, ADW_ERR_NOT_FOUND, "'%s' not found", p);
+		}
+		free(idc);
+	} else if (strcmp(p, "/api/questions") == 0) {
+		if (get)
+			get_questions(req, reply);
+		else
+			method_not_allowed(reply, m, "GET, HEAD");
+	} else if (strncmp(p, "/api/questions/", 15) == 0 && p[15]) {
+		const char *id = p + 15;
+		const char *slash = strchr(id, '/');
+		char *idc = adw_xstrndup(id, slash ? (size_t)(slash - id) : strlen(id));
+
+		if (!slash) {
+			if (get)
+				get_question(req, idc, reply);
+			else
+				method_not_allowed(reply, m, "GET, HEAD");
+		} else if (strcmp(slash, "/answer") == 0) {
+			if (post)
+				post_answer(req, idc, reply);
+			else
+				method_not_allowed(reply, m, "POST");
 		} else {
 			reply_err(reply, ADW_ERR_NOT_FOUND, "'%s' not found", p);
 		}

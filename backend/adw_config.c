@@ -129,6 +129,29 @@ static bool running_uninstalled(void)
 	return strncmp(exe, ADW_BUILD_ROOT, blen) == 0 && exe[blen] == '/';
 }
 
+/* An integer variable in [lo, hi], def when unset. INVALID names the variable. */
+static int env_int(const char *name, long lo, long hi, int def, int *out, struct adw_err *err)
+{
+	char *v = env_dup(name);
+	char *end;
+	long n;
+
+	*out = def;
+	if (!v)
+		return 0;
+	errno = 0;
+	n = strtol(v, &end, 10);
+	if (errno || *end || n < lo || n > hi) {
+		adw_err_set(err, ADW_ERR_INVALID, "bad value '%s' for %s: expected %ld..%ld", v,
+			    name, lo, hi);
+		free(v);
+		return -1;
+	}
+	*out = (int)n;
+	free(v);
+	return 0;
+}
+
 int adw_config_load(struct adw_config *cfg, struct adw_err *err)
 {
 	char *v;
@@ -165,23 +188,11 @@ int adw_config_load(struct adw_config *cfg, struct adw_err *err)
 				   cfg->runtime);
 	}
 	cfg->model = env_dup("ADW_MODEL");
-	cfg->max_running = 8;
-	v = env_dup("ADW_MAX_RUNNING");
-	if (v) {
-		char *end;
-		long n;
-
-		errno = 0;
-		n = strtol(v, &end, 10);
-		if (errno || *end || n < 1 || n > 1024) {
-			adw_err_set(err, ADW_ERR_INVALID,
-				    "bad value '%s' for ADW_MAX_RUNNING: expected 1..1024", v);
-			free(v);
-			return -1;
-		}
-		cfg->max_running = (int)n;
-		free(v);
-	}
+	if (env_int("ADW_MAX_RUNNING", 1, 1024, 8, &cfg->max_running, err) < 0 ||
+	    env_int("ADW_PAUSE_TIMEOUT_S", 1, 7 * 86400, 1800, &cfg->pause_timeout_s, err) < 0 ||
+	    env_int("ADW_QUESTION_TIMEOUT_S", 1, 7 * 86400, 1800, &cfg->question_timeout_s, err) <
+		0)
+		return -1;
 	cfg->data_dir = env_dup("ADW_DATA_DIR");
 	if (!cfg->data_dir)
 		cfg->data_dir = adw_xstrdup(uninstalled ? ADW_SOURCE_ROOT : ADW_PKGDATADIR);

@@ -14,17 +14,21 @@
 #include "adw_err.h"
 
 struct adw_config {
-	char *database_url;   /* DATABASE_URL; NULL = the embedded cluster */
-	char *home;	      /* ADW_HOME, absolute; default "$PWD/.adw" */
-	char *listen_host;    /* from ADW_LISTEN; default "127.0.0.1" */
-	unsigned listen_port; /* from ADW_LISTEN; default 9403; 0 = any free port */
-	char *workdir;	      /* ADW_WORKDIR, absolute; default $PWD */
-	char *runtime;	      /* ADW_RUNTIME: "claude" or "dry-run" */
-	char *claude_bin;     /* ADW_CLAUDE_BIN; default "claude" (looked up on PATH) */
-	char *model;	      /* ADW_MODEL; NULL = the runtime's default */
-	int max_running;      /* ADW_MAX_RUNNING, 1..1024; default 8 */
-	char *data_dir;	      /* ADW_DATA_DIR or the compiled/source default */
-	char *run_bin;	      /* ADW_RUN_BIN or the built/installed adw-run */
+	char *database_url;	/* DATABASE_URL; NULL = the embedded cluster */
+	char *home;		/* ADW_HOME, absolute; default "$PWD/.adw" */
+	char *listen_host;	/* from ADW_LISTEN; default "127.0.0.1" */
+	unsigned listen_port;	/* from ADW_LISTEN; default 9403; 0 = any free port */
+	char *workdir;		/* ADW_WORKDIR, absolute; default $PWD */
+	char *runtime;		/* ADW_RUNTIME: "claude" or "dry-run" */
+	char *claude_bin;	/* ADW_CLAUDE_BIN; default "claude" (looked up on PATH) */
+	char *model;		/* ADW_MODEL; NULL = the runtime's default */
+	int max_running;	/* ADW_MAX_RUNNING, 1..1024; default 8 */
+	int pause_timeout_s;	/* ADW_PAUSE_TIMEOUT_S: a paused ADW not resumed in time is
+				   cancelled; 1..604800 s, default 1800 */
+	int question_timeout_s; /* ADW_QUESTION_TIMEOUT_S: an unanswered question takes its
+				   default or cancels the ADW; 1..604800 s, default 1800 */
+	char *data_dir;		/* ADW_DATA_DIR or the compiled/source default */
+	char *run_bin;		/* ADW_RUN_BIN or the built/installed adw-run */
 };
 
 /**

@@ -153,3 +153,20 @@ char *adw_db_strdup(const PGresult *res, int row, int col)
 		return NULL;
 	return adw_xstrdup(PQgetvalue(res, row, col));
 }
+
+int adw_db_query_text(PGconn *conn, const char *name, const char *sql, int n,
+		      const char *const *params, char **out, struct adw_err *err)
+{
+	PGresult *res = name ? adw_db_query_prepared(conn, name, sql, n, params, err)
+			     : adw_db_query(conn, sql, n, params, err);
+
+	if (!res)
+		return -1;
+	if (PQntuples(res) != 1 || PQgetisnull(res, 0, 0)) {
+		PQclear(res);
+		return adw_err_set(err, ADW_ERR_NOT_FOUND, "not found");
+	}
+	*out = adw_xstrdup(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return 0;
+}

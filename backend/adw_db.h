@@ -49,6 +49,14 @@ int adw_db_exec(PGconn *conn, const char *sql, int n, const char *const *params,
  * 0, or -1 with err (UNAVAILABLE).
  */
 int adw_db_check(PGconn *conn, struct adw_err *err) ADW_MUST_CHECK;
+/**
+ * Runs a query answering one row of one non-NULL text column (a JSON
+ * document), prepared under name when name is not NULL (see
+ * adw_db_query_prepared). *out gets the text (caller frees). Errors as
+ * adw_db_query, and NOT_FOUND "not found" when there is no row or it is NULL.
+ */
+int adw_db_query_text(PGconn *conn, const char *name, const char *sql, int n,
+		      const char *const *params, char **out, struct adw_err *err) ADW_MUST_CHECK;
 /** The value at (row, col) as a new string, or NULL for SQL NULL. Caller frees. */
 char *adw_db_strdup(const PGresult *res, int row, int col);
 

@@ -126,24 +126,6 @@ static bool name_ok(const char *s)
 	return true;
 }
 
-/* One-column, one-row query answering text (a JSON document). */
-static int query_text(PGconn *conn, const char *name, const char *sql, int n,
-		      const char *const *params, char **out, struct adw_err *err)
-{
-	PGresult *res = name ? adw_db_query_prepared(conn, name, sql, n, params, err)
-			     : adw_db_query(conn, sql, n, params, err);
-
-	if (!res)
-		return -1;
-	if (PQntuples(res) != 1 || PQgetisnull(res, 0, 0)) {
-		PQclear(res);
-		return adw_err_set(err, ADW_ERR_NOT_FOUND, "not found");
-	}
-	*out = adw_xstrdup(PQgetvalue(res, 0, 0));
-	PQclear(res);
-	return 0;
-}
-
 static void rollback(PGconn *conn)
 {
 	PQclear(PQexec(conn, "ROLLBACK"));
@@ -211,24 +193,32 @@ int adw_store_adw_create(PGconn *conn, const struct adw_config *cfg, const struc
 	cJSON_AddStringToObject(m, "source", in->source ? in->source : "api");
 	meta = cJSON_PrintUnformatted(m);
 
-	if (adw_db_exec(conn, "BEGIN", 0, NULL, err) < 0)
-		goto out;
-	in_tx = true;
+	if (!in->in_transaction) {
+		if (adw_db_exec(conn, "BEGIN", 0, NULL, err) < 0)
+			goto out;
+		in_tx = true;
+	}
 	{
-		const char *params[10] = {name,		  wf.name,
-					  wf.description, in->prompt,
-					  workdir,	  runtime,
-					  model,	  total,
-					  meta,		  in->status ? in->status : "pending"};
+		const char *params[11] = {name,
+					  wf.name,
+					  wf.description,
+					  in->prompt,
+					  workdir,
+					  runtime,
+					  model,
+					  total,
+					  meta,
+					  in->status ? in->status : "pending",
+					  in->redirected_from};
 
 		res = adw_db_query(conn,
 				   "INSERT INTO ai_developer_workflows (adw_name, workflow_type, "
 				   "description, prompt, working_dir, runtime, model, total_steps, "
-				   "metadata, status, input_data) "
-				   "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, "
+				   "metadata, status, redirected_from, input_data) "
+				   "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, "
 				   "json_build_object('prompt', $4::text, 'working_dir', $5::text, "
 				   "'model', $7::text, 'runtime', $6::text)) RETURNING id",
-				   10, params, err);
+				   11, params, err);
 		if (!res)
 			goto out;
 		new_id = adw_xstrdup(PQgetvalue(res, 0, 0));
@@ -248,9 +238,10 @@ int adw_store_adw_create(PGconn *conn, const struct adw_config *cfg, const struc
 	{
 		const char *params[1] = {new_id};
 
-		if (query_text(conn, NULL,
-			       "SELECT adw_json(a) FROM ai_developer_workflows a WHERE id = $1", 1,
-			       params, &adw, err) < 0)
+		if (adw_db_query_text(
+			conn, NULL,
+			"SELECT adw_json(a) FROM ai_developer_workflows a WHERE id = $1", 1, params,
+			&adw, err) < 0)
 			goto out;
 	}
 	{
@@ -272,7 +263,7 @@ int adw_store_adw_create(PGconn *conn, const struct adw_config *cfg, const struc
 		}
 		free(content);
 	}
-	if (adw_db_exec(conn, "COMMIT", 0, NULL, err) < 0)
+	if (in_tx && adw_db_exec(conn, "COMMIT", 0, NULL, err) < 0)
 		goto out;
 	in_tx = false;
 	if (json) {
@@ -357,7 +348,7 @@ int adw_store_adw_list(PGconn *conn, const char *status, int limit, char **json,
 	if (limit < 1 || limit > ADW_STORE_LIST_MAX)
 		return adw_err_set(err, ADW_ERR_INVALID, "limit must be 1..%d", ADW_STORE_LIST_MAX);
 	snprintf(lim, sizeof(lim), "%d", limit);
-	return query_text(
+	return adw_db_query_text(
 	    conn, "adw_list",
 	    "SELECT json_build_object('adws', COALESCE(json_agg(adw_json(a) "
 	    "ORDER BY a.created_at DESC, a.id), '[]'::json)) FROM ("
@@ -383,7 +374,7 @@ int adw_store_events(PGconn *conn, long long after, int limit, const char *adw_i
 		return adw_err_set(err, ADW_ERR_INVALID, "after must be >= 0");
 	snprintf(a, sizeof(a), "%lld", after);
 	snprintf(lim, sizeof(lim), "%d", limit);
-	return query_text(
+	return adw_db_query_text(
 	    conn, "events_after",
 	    "SELECT json_build_object('events', COALESCE(json_agg(event_json(e) "
 	    "ORDER BY e.id), '[]'::json), 'next_after', COALESCE(max(e.id), $1::bigint)) "
@@ -396,7 +387,7 @@ int adw_store_events(PGconn *conn, long long after, int limit, const char *adw_i
 
 int adw_store_agents(PGconn *conn, char **json, struct adw_err *err)
 {
-	return query_text(
+	return adw_db_query_text(
 	    conn, "agents_list",
 	    "SELECT json_build_object('agents', COALESCE(json_agg(agent_json(g) "
 	    "ORDER BY g.created_at DESC), '[]'::json)) FROM ("
@@ -444,7 +435,7 @@ int adw_store_chat_add(PGconn *conn, const char *sender, const char *receiver, c
 	if (adw_db_exec(conn, "BEGIN", 0, NULL, err) < 0)
 		goto out;
 	in_tx = true;
-	if (query_text(
+	if (adw_db_query_text(
 		conn, NULL,
 		"WITH c AS (INSERT INTO orchestrator_chat (sender_type, receiver_type, message, "
 		"adw_id, metadata) VALUES ($1, $2, $3, $4, $5::jsonb) RETURNING *) "
@@ -497,13 +488,14 @@ int adw_store_chat_list(PGconn *conn, int limit, const char *before, char **json
 	if (params[1] && !adw_store_is_uuid(params[1]))
 		return adw_err_set(err, ADW_ERR_INVALID, "before '%s' is not a message id", before);
 	snprintf(lim, sizeof(lim), "%d", limit);
-	return query_text(conn, NULL,
-			  "SELECT json_build_object('messages', COALESCE(json_agg(chat_json(c) "
-			  "ORDER BY c.seq), '[]'::json)) FROM ("
-			  "SELECT * FROM orchestrator_chat WHERE ($2::uuid IS NULL OR seq < "
-			  "(SELECT seq FROM orchestrator_chat WHERE id = $2::uuid)) "
-			  "ORDER BY seq DESC LIMIT $1::int) c",
-			  2, params, json, err);
+	return adw_db_query_text(
+	    conn, NULL,
+	    "SELECT json_build_object('messages', COALESCE(json_agg(chat_json(c) "
+	    "ORDER BY c.seq), '[]'::json)) FROM ("
+	    "SELECT * FROM orchestrator_chat WHERE ($2::uuid IS NULL OR seq < "
+	    "(SELECT seq FROM orchestrator_chat WHERE id = $2::uuid)) "
+	    "ORDER BY seq DESC LIMIT $1::int) c",
+	    2, params, json, err);
 }
 
 int adw_store_adw_claim(PGconn *conn, const char *host, pid_t pid, int max, char ***ids, int *n,
@@ -592,10 +584,21 @@ int adw_store_adw_fail(PGconn *conn, const char *id, const char *reason, bool *c
 			"WHERE adw_id = $1 AND status = 'running'",
 			2, params, err) < 0)
 		goto out;
-	if (adw_db_exec(
-		conn,
-		"UPDATE agents SET status = 'blocked' WHERE adw_id = $1 AND status = 'executing'",
-		1, params, err) < 0)
+	if (adw_db_exec(conn,
+			"UPDATE agents SET status = 'blocked' WHERE adw_id = $1 AND status IN "
+			"('executing', 'waiting')",
+			1, params, err) < 0)
+		goto out;
+	/* Nobody is left to take an answer or act on a message. */
+	if (adw_db_exec(conn,
+			"UPDATE adw_questions SET status = 'cancelled', answered_at = now() "
+			"WHERE adw_id = $1 AND status = 'pending'",
+			1, params, err) < 0 ||
+	    adw_db_exec(conn,
+			"UPDATE adw_messages SET action_status = 'ignored', processed_at = now(), "
+			"status_reason = 'the adw failed: ' || $2 WHERE adw_id = $1 AND "
+			"action_status IN ('pending', 'acknowledged')",
+			2, params, err) < 0)
 		goto out;
 	{
 		struct adw_event ev = {.adw_id = id,
@@ -613,8 +616,9 @@ int adw_store_adw_fail(PGconn *conn, const char *id, const char *reason, bool *c
 		cJSON_Delete(payload);
 		payload = NULL;
 	}
-	if (query_text(conn, NULL, "SELECT adw_json(a) FROM ai_developer_workflows a WHERE id = $1",
-		       1, params, &adw, err) < 0)
+	if (adw_db_query_text(conn, NULL,
+			      "SELECT adw_json(a) FROM ai_developer_workflows a WHERE id = $1", 1,
+			      params, &adw, err) < 0)
 		goto out;
 	{
 		struct adw_event ev = {.adw_id = id,

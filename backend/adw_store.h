@@ -22,14 +22,16 @@
 
 /** A request to create an ADW; NULL fields take their defaults. */
 struct adw_new {
-	const char *workflow;	 /* required: a workflow name ('-' reads as '_') */
-	const char *prompt;	 /* required, non-blank, <= ADW_STORE_PROMPT_MAX bytes */
-	const char *name;	 /* default: a kebab slug of the prompt's first words */
-	const char *working_dir; /* default cfg->workdir; must be an existing, writable dir */
-	const char *runtime;	 /* default cfg->runtime: "claude" or "dry-run" */
-	const char *model;	 /* default cfg->model (may stay NULL) */
-	const char *source;	 /* who asked: "api", "chat", "cli" (recorded in metadata) */
-	const char *status;	 /* initial status: NULL = "pending" (a supervisor claims it) */
+	const char *workflow;	     /* required: a workflow name ('-' reads as '_') */
+	const char *prompt;	     /* required, non-blank, <= ADW_STORE_PROMPT_MAX bytes */
+	const char *name;	     /* default: a kebab slug of the prompt's first words */
+	const char *working_dir;     /* default cfg->workdir; must be an existing, writable dir */
+	const char *runtime;	     /* default cfg->runtime: "claude" or "dry-run" */
+	const char *model;	     /* default cfg->model (may stay NULL) */
+	const char *source;	     /* who asked: "api", "chat", "cli" (recorded in metadata) */
+	const char *status;	     /* initial status: NULL = "pending" (a supervisor claims it) */
+	const char *redirected_from; /* uuid of the ADW this one replaces, or NULL */
+	bool in_transaction;	     /* the caller holds a transaction: no BEGIN/COMMIT here */
 };
 
 /**
