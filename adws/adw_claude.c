@@ -7,6 +7,7 @@
  */
 #include "adw_claude.h"
 
+#include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -19,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "adw_ask.h"
 #include "adw_buf.h"
 #include "adw_event.h"
 #include "adw_log.h"
@@ -31,6 +33,11 @@
 #define READ_CHUNK (256 << 10) /* bytes per read() */
 #define STDERR_KEEP 4096       /* stderr tail kept for messages */
 #define STDERR_SHOWN 600       /* at most this much of it in res->error */
+#define INTERRUPT_WAIT_MS 10000 /* a pause waits this long for the interrupted query's result */
+#define CANCEL_GRACE_MS 2000	/* a cancel waits this long for claude to stop before SIGTERM */
+#define RESUME_PROMPT                                                                              \
+	"You were paused by the user and have now been resumed. Continue the task where you "      \
+	"stopped."
 
 static volatile sig_atomic_t cancel_requested;
 
@@ -50,6 +57,20 @@ struct claude_run {
 	char *chunk;	       /* READ_CHUNK bytes */
 	struct adw_buf err_tail;
 	struct adw_streamjson sj;
+
+	/* stream-json input (agent-protocols.md §1.4) and steering */
+	int in_fd;	       /* claude's stdin, -1 once closed */
+	struct adw_buf in_buf; /* bytes not yet written to it */
+	int sent;	       /* user messages written to this process */
+	int turns;	       /* instructions of this process whose turn began */
+	int inits_base;	       /* sj.inits when this process started */
+	int results_base;      /* sj.results when this process started */
+	int requests;	       /* control requests sent (their ids) */
+	bool pausing;	       /* an interrupt was sent for a pause */
+	long long pause_until; /* monotonic ms: stop waiting for the interrupt */
+	long long term_at;     /* monotonic ms of a cancel's SIGTERM; 0 = not due */
+	bool ask_broken;       /* the ask socket failed: stop polling it */
+	long long paused_ms;   /* time spent paused (not counted by the timeout) */
 };
 
 void adw_claude_cancel(void)
@@ -104,8 +125,8 @@ static void close_fd(int *fd)
  * {stage, errno} to report (0: chdir, 1: exec) and exits 127.
  */
 __attribute__((noreturn)) static void child_exec(const char *path, const char *const *argv,
-						 const char *cwd, int out_w, int err_w, int report,
-						 pid_t parent)
+						 const char *cwd, int in_r, int out_w, int err_w,
+						 int report, pid_t parent, const char *tool_timeout)
 {
 	static const int reset[] = {SIGPIPE, SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGCHLD};
 	int msg[2] = {0, 0};
@@ -124,9 +145,8 @@ __attribute__((noreturn)) static void child_exec(const char *path, const char *c
 	if (chdir(cwd) < 0)
 		goto fail;
 	msg[0] = 1;
-	in = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	/* Lift the sources above 2 first so no dup2 clobbers another. */
-	in = in < 0 ? -1 : fcntl(in, F_DUPFD_CLOEXEC, 3);
+	in = fcntl(in_r, F_DUPFD_CLOEXEC, 3);
 	out_w = fcntl(out_w, F_DUPFD_CLOEXEC, 3);
 	err_w = fcntl(err_w, F_DUPFD_CLOEXEC, 3);
 	if (in < 0 || out_w < 0 || err_w < 0 || dup2(in, 0) < 0 || dup2(out_w, 1) < 0 ||
@@ -134,6 +154,9 @@ __attribute__((noreturn)) static void child_exec(const char *path, const char *c
 		goto fail;
 	/* A claude started from inside a Claude Code session refuses to run. */
 	unsetenv("CLAUDECODE");
+	/* A question may wait for a person far longer than an MCP tool usually runs. */
+	if (tool_timeout)
+		setenv("MCP_TOOL_TIMEOUT", tool_timeout, 1);
 	execv(path, (char *const *)argv);
 fail:
 	msg[1] = errno;
@@ -149,13 +172,17 @@ fail:
  */
 static int start(struct claude_run *cr, const char *path, const char *const *argv)
 {
-	int out[2] = {-1, -1}, err[2] = {-1, -1}, rep[2] = {-1, -1};
+	int in[2] = {-1, -1}, out[2] = {-1, -1}, err[2] = {-1, -1}, rep[2] = {-1, -1};
 	int msg[2];
 	pid_t parent = getpid(), pid;
+	char tool_timeout[32];
 	ssize_t n;
 	int rc = -1;
 
-	if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0 || pipe2(rep, O_CLOEXEC) < 0) {
+	snprintf(tool_timeout, sizeof(tool_timeout), "%lld",
+		 cr->ctx->cfg ? (cr->ctx->cfg->question_timeout_s + 60) * 1000LL : 3600000LL);
+	if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0 ||
+	    pipe2(rep, O_CLOEXEC) < 0) {
 		cr->res->error = adw_xasprintf("cannot start claude: pipe: %s", strerror(errno));
 		goto out;
 	}
@@ -165,9 +192,11 @@ static int start(struct claude_run *cr, const char *path, const char *const *arg
 		goto out;
 	}
 	if (pid == 0)
-		child_exec(path, argv, cr->ctx->working_dir, out[1], err[1], rep[1], parent);
+		child_exec(path, argv, cr->ctx->working_dir, in[0], out[1], err[1], rep[1], parent,
+			   tool_timeout);
 	/* Both sides set the group, so a kill right after fork already reaches it. */
 	setpgid(pid, pid);
+	close_fd(&in[0]);
 	close_fd(&out[1]);
 	close_fd(&err[1]);
 	close_fd(&rep[1]);
@@ -186,13 +215,17 @@ static int start(struct claude_run *cr, const char *path, const char *const *arg
 		goto out;
 	}
 	cr->pid = pid;
+	cr->in_fd = in[1];
 	cr->out_fd = out[0];
 	cr->err_fd = err[0];
-	out[0] = err[0] = -1;
+	in[1] = out[0] = err[0] = -1;
+	fcntl(cr->in_fd, F_SETFL, O_NONBLOCK);
 	fcntl(cr->out_fd, F_SETFL, O_NONBLOCK);
 	fcntl(cr->err_fd, F_SETFL, O_NONBLOCK);
 	rc = 0;
 out:
+	close_fd(&in[0]);
+	close_fd(&in[1]);
 	close_fd(&out[0]);
 	close_fd(&out[1]);
 	close_fd(&err[0]);
@@ -265,11 +298,143 @@ static void check_child(struct claude_run *cr)
 	}
 }
 
+/* Queues one stream-json input line (a JSON object) for claude's stdin. */
+static void queue_line(struct claude_run *cr, cJSON *obj)
+{
+	char *line = cJSON_PrintUnformatted(obj);
+
+	if (cr->in_fd >= 0 && line &&
+	    (adw_buf_adds(&cr->in_buf, line) < 0 || adw_buf_adds(&cr->in_buf, "\n") < 0))
+		adw_log_error("claude: step %s: input line dropped", step_name(cr->ctx));
+	free(line);
+	cJSON_Delete(obj);
+}
+
+/* A user message: {"type":"user","message":{"role":"user","content":text},...}. */
+static void queue_user(struct claude_run *cr, const char *text)
+{
+	cJSON *o = cJSON_CreateObject(), *m;
+
+	cJSON_AddStringToObject(o, "type", "user");
+	m = cJSON_AddObjectToObject(o, "message");
+	cJSON_AddStringToObject(m, "role", "user");
+	cJSON_AddStringToObject(m, "content", text);
+	cJSON_AddNullToObject(o, "parent_tool_use_id");
+	cJSON_AddStringToObject(o, "session_id", cr->ctx->session_id);
+	queue_line(cr, o);
+	cr->sent++;
+}
+
+/* A control request {"type":"control_request","request_id":…,"request":{"subtype":…}}. */
+static void queue_control(struct claude_run *cr, const char *subtype)
+{
+	cJSON *o = cJSON_CreateObject(), *r;
+	char id[32];
+
+	snprintf(id, sizeof(id), "adw-%d", ++cr->requests);
+	cJSON_AddStringToObject(o, "type", "control_request");
+	cJSON_AddStringToObject(o, "request_id", id);
+	r = cJSON_AddObjectToObject(o, "request");
+	cJSON_AddStringToObject(r, "subtype", subtype);
+	queue_line(cr, o);
+}
+
+/* Writes what claude's stdin can take; closes it once drained when asked to. */
+static void write_stdin(struct claude_run *cr)
+{
+	while (cr->in_fd >= 0 && cr->in_buf.len) {
+		ssize_t w = write(cr->in_fd, cr->in_buf.data, cr->in_buf.len);
+
+		if (w > 0) {
+			adw_buf_consume(&cr->in_buf, (size_t)w);
+		} else if (w < 0 && errno == EINTR) {
+			continue;
+		} else if (w < 0 && errno == EAGAIN) {
+			return;
+		} else {
+			/* claude closed its stdin or exited: nothing more reaches it */
+			adw_buf_consume(&cr->in_buf, cr->in_buf.len);
+			close_fd(&cr->in_fd);
+		}
+	}
+}
+
+/* Gives claude the instructions waiting; each becomes a user message. */
+static void deliver(struct claude_run *cr)
+{
+	const struct adw_step_ctx *ctx = cr->ctx;
+	struct adw_instruction in;
+
+	while (cr->in_fd >= 0 && ctx->next_instruction &&
+	       ctx->next_instruction(ctx->emit_ud, &in) == 0) {
+		char *text = adw_xasprintf("Instruction from the user (sent through adw while you "
+					   "work): %s",
+					   in.text ? in.text : "");
+
+		queue_user(cr, text);
+		write_stdin(cr);
+		if (ctx->delivered)
+			ctx->delivered(ctx->emit_ud, in.id);
+		free(text);
+		free(in.text);
+	}
+}
+
+/* Follows the queries' starts and ends: turns for instructions, end of input. */
+static void follow_queries(struct claude_run *cr)
+{
+	const struct adw_step_ctx *ctx = cr->ctx;
+	int delivered = cr->sent - 1; /* the first message is the prompt */
+	int results = cr->sj.results - cr->results_base;
+
+	/* Each query after the first is the turn of the next instruction. */
+	while (cr->turns < delivered && cr->sj.inits - cr->inits_base - 1 > cr->turns) {
+		cr->turns++;
+		if (ctx->turn_started)
+			ctx->turn_started(ctx->emit_ud);
+	}
+	if (cr->in_fd < 0 || results < cr->sent || cr->in_buf.len)
+		return;
+	/* Every message written has its result: the CLI may end. */
+	close_fd(&cr->in_fd);
+	/* The queries that ended have seen whatever was delivered, own init or not. */
+	while (cr->turns < delivered) {
+		cr->turns++;
+		if (ctx->turn_started)
+			ctx->turn_started(ctx->emit_ud);
+	}
+}
+
+/* Carries out the runner's order: pause (interrupt), cancel (interrupt, then signals). */
+static void obey(struct claude_run *cr, enum adw_step_order order, long long now)
+{
+	if (cr->reaped || cr->cancelled || cr->timed_out)
+		return;
+	if (order == ADW_STEP_CANCEL) {
+		cr->cancelled = true;
+		emit_system(cr, "SystemWarning", "step cancelled: interrupting claude");
+		if (cr->in_fd >= 0) {
+			queue_control(cr, "interrupt");
+			write_stdin(cr);
+			close_fd(&cr->in_fd);
+		}
+		cr->term_at = now + CANCEL_GRACE_MS;
+	} else if (order == ADW_STEP_PAUSE && !cr->pausing && cr->in_fd >= 0) {
+		cr->pausing = true;
+		emit_system(cr, "SystemInfo", "pause requested: interrupting claude at its turn");
+		queue_control(cr, "interrupt");
+		write_stdin(cr);
+		cr->pause_until = now + INTERRUPT_WAIT_MS;
+	}
+}
+
 /* Reads until claude has exited and its pipes are closed, enforcing limits. */
 static void supervise(struct claude_run *cr)
 {
+	const struct adw_step_ctx *ctx = cr->ctx;
+
 	for (;;) {
-		struct pollfd p[2];
+		struct pollfd p[5];
 		nfds_t np = 0;
 		long long now;
 		int wait_ms = TICK_MS;
@@ -281,7 +446,7 @@ static void supervise(struct claude_run *cr)
 		if (cr->reaped && now >= cr->drain_until) {
 			/* Something it started still holds the pipes: end it. */
 			adw_log_warn("claude: step %s: output open after exit; killing group %d",
-				     step_name(cr->ctx), (int)cr->pid);
+				     step_name(ctx), (int)cr->pid);
 			kill(-cr->pid, SIGKILL);
 			break;
 		}
@@ -289,38 +454,63 @@ static void supervise(struct claude_run *cr)
 			if (cancel_requested) {
 				cr->cancelled = true;
 				stop_group(cr, "step cancelled");
-			} else if (cr->deadline && now >= cr->deadline) {
+			} else if (cr->deadline && now >= cr->deadline + cr->paused_ms) {
 				char why[64];
 
 				cr->timed_out = true;
 				snprintf(why, sizeof(why), "step timed out after %d s",
-					 cr->ctx->timeout_s);
+					 ctx->timeout_s);
 				stop_group(cr, why);
+			} else if (ctx->control) {
+				obey(cr, ctx->control(ctx->emit_ud), now);
 			}
+		}
+		if (!cr->reaped && cr->term_at && now >= cr->term_at) {
+			cr->term_at = 0;
+			stop_group(cr, "step cancelled");
+		}
+		if (!cr->reaped && cr->pausing && cr->pause_until && now >= cr->pause_until) {
+			cr->pause_until = 0;
+			close_fd(&cr->in_fd);
+			stop_group(cr, "pause: claude did not stop at its turn");
 		}
 		if (!cr->reaped && cr->kill_at && now >= cr->kill_at) {
 			kill(-cr->pid, SIGKILL);
 			cr->kill_at = 0;
 		}
+		if (!cr->pausing && !cr->cancelled)
+			deliver(cr);
+		follow_queries(cr);
 		if (cr->out_fd >= 0)
 			p[np++] = (struct pollfd){.fd = cr->out_fd, .events = POLLIN};
 		if (cr->err_fd >= 0)
 			p[np++] = (struct pollfd){.fd = cr->err_fd, .events = POLLIN};
-		if (!np)
+		if (cr->in_fd >= 0 && cr->in_buf.len)
+			p[np++] = (struct pollfd){.fd = cr->in_fd, .events = POLLOUT};
+		if (ctx->control && ctx->control_fd >= 0)
+			p[np++] = (struct pollfd){.fd = ctx->control_fd, .events = POLLIN};
+		if (ctx->ask && ctx->ask_fd >= 0 && !cr->ask_broken)
+			p[np++] = (struct pollfd){.fd = ctx->ask_fd, .events = POLLIN};
+		if (cr->out_fd < 0 && cr->err_fd < 0)
 			wait_ms = 20; /* pipes closed: only waiting for the exit */
-		if (cr->ctx->idle)
-			cr->ctx->idle(cr->ctx->emit_ud);
+		if (ctx->idle)
+			ctx->idle(ctx->emit_ud);
 		if (poll(p, np, wait_ms) < 0 && errno != EINTR) {
 			adw_log_error("claude: poll: %s", strerror(errno));
 			break;
 		}
 		for (nfds_t i = 0; i < np; i++) {
-			if (!(p[i].revents & (POLLIN | POLLHUP | POLLERR | POLLNVAL)))
+			if (!p[i].revents)
 				continue;
 			if (p[i].fd == cr->out_fd)
 				read_stdout(cr);
 			else if (p[i].fd == cr->err_fd)
 				read_stderr(cr);
+			else if (p[i].fd == cr->in_fd)
+				write_stdin(cr);
+			else if (p[i].fd == ctx->ask_fd && !cr->ask_broken &&
+				 adw_ask_serve(ctx->ask_fd, ctx->ask, ctx->emit_ud) < 0)
+				cr->ask_broken = true;
 		}
 	}
 	if (!cr->reaped) {
@@ -328,6 +518,8 @@ static void supervise(struct claude_run *cr)
 		}
 		cr->reaped = true;
 	}
+	close_fd(&cr->in_fd);
+	adw_buf_consume(&cr->in_buf, cr->in_buf.len);
 	adw_streamjson_finish(&cr->sj);
 }
 
@@ -389,6 +581,18 @@ static void verdict(struct claude_run *cr)
 	char desc[128];
 
 	adw_proc_describe(cr->status, desc, sizeof(desc));
+	/* The sums of every query of every process of the step. */
+	res->input_tokens = cr->sj.total.input_tokens;
+	res->output_tokens = cr->sj.total.output_tokens;
+	res->cost_usd = cr->sj.total.cost_usd;
+	res->duration_ms = cr->sj.total.duration_ms;
+	res->num_turns = cr->sj.total.num_turns;
+	if (cr->cancelled) {
+		res->ok = false;
+		free(res->error);
+		res->error = adw_xstrdup("step cancelled");
+		return;
+	}
 	if (cr->sj.got_result) {
 		/* The result decides, even when the CLI hung or failed after it. */
 		if (res->ok && !(WIFEXITED(cr->status) && WEXITSTATUS(cr->status) == 0))
@@ -398,9 +602,7 @@ static void verdict(struct claude_run *cr)
 	}
 	res->ok = false;
 	free(res->error);
-	if (cr->cancelled) {
-		res->error = adw_xstrdup("step cancelled");
-	} else if (cr->timed_out) {
+	if (cr->timed_out) {
 		res->error = adw_xasprintf("step timed out after %d s", cr->ctx->timeout_s);
 	} else {
 		char *tail = stderr_tail(&cr->err_tail);
@@ -411,22 +613,127 @@ static void verdict(struct claude_run *cr)
 	}
 }
 
+/* adw-mcp, the MCP server through which the agent asks questions; NULL when absent. */
+static char *mcp_bin(const struct adw_config *cfg)
+{
+	const char *env = getenv("ADW_MCP_BIN");
+	char *path, *slash;
+
+	if (env && *env)
+		return access(env, X_OK) == 0 ? adw_xstrdup(env) : NULL;
+	if (!cfg || !cfg->run_bin)
+		return NULL;
+	path = adw_xasprintf("%s", cfg->run_bin);
+	slash = strrchr(path, '/');
+	if (slash) {
+		*slash = '\0';
+		slash = adw_xasprintf("%s/adw-mcp", path);
+		free(path);
+		path = slash;
+	} else {
+		free(path);
+		path = adw_xstrdup("adw-mcp");
+	}
+	if (access(path, X_OK) != 0) {
+		free(path);
+		return NULL;
+	}
+	return path;
+}
+
+/* --mcp-config's JSON: the "adw" server, told where the runner listens. */
+static char *mcp_config(const char *bin, const char *socket)
+{
+	cJSON *root = cJSON_CreateObject();
+	cJSON *srv = cJSON_AddObjectToObject(cJSON_AddObjectToObject(root, "mcpServers"), "adw");
+	cJSON *env;
+	char *s;
+
+	cJSON_AddStringToObject(srv, "type", "stdio");
+	cJSON_AddStringToObject(srv, "command", bin);
+	cJSON_AddItemToObject(srv, "args", cJSON_CreateArray());
+	env = cJSON_AddObjectToObject(srv, "env");
+	cJSON_AddStringToObject(env, "ADW_ASK_SOCKET", socket);
+	s = cJSON_PrintUnformatted(root);
+	cJSON_Delete(root);
+	return s;
+}
+
+/*
+ * Starts one claude process of the step: the first with --session-id, a
+ * resumed one (after a pause) with --resume; the prompt and then any
+ * waiting instructions go in as stream-json user messages.
+ */
+static int launch(struct claude_run *cr, const char *path, bool resumed, const char *prompt)
+{
+	const struct adw_step_ctx *ctx = cr->ctx;
+	const char *argv[24];
+	char *tools = NULL, *mcp = NULL, *config = NULL;
+	int argc = 0, rc;
+
+	if (ctx->ask && ctx->ask_socket && (mcp = mcp_bin(ctx->cfg)) != NULL) {
+		config = mcp_config(mcp, ctx->ask_socket);
+		tools = adw_xasprintf("%s,mcp__adw__ask_user", adw_claude_allowed_tools(ctx->step));
+	} else if (ctx->ask && ctx->ask_socket) {
+		adw_log_warn("claude: step %s: adw-mcp not found: the agent cannot ask questions",
+			     step_name(ctx));
+	}
+	argv[argc++] = path;
+	argv[argc++] = "-p";
+	argv[argc++] = "--input-format";
+	argv[argc++] = "stream-json";
+	argv[argc++] = "--output-format";
+	argv[argc++] = "stream-json";
+	argv[argc++] = "--verbose";
+	argv[argc++] = resumed ? "--resume" : "--session-id";
+	argv[argc++] = ctx->session_id;
+	argv[argc++] = "--permission-mode";
+	argv[argc++] = "acceptEdits";
+	argv[argc++] = "--allowedTools";
+	argv[argc++] = tools ? tools : adw_claude_allowed_tools(ctx->step);
+	if (config) {
+		argv[argc++] = "--mcp-config";
+		argv[argc++] = config;
+	}
+	if (ctx->model && *ctx->model) {
+		argv[argc++] = "--model";
+		argv[argc++] = ctx->model;
+	}
+	argv[argc] = NULL;
+	adw_log_info("claude: step %s: %s %s (session %s, model %s) in %s", step_name(ctx),
+		     resumed ? "resuming" : "starting", path, ctx->session_id,
+		     ctx->model ? ctx->model : "default", ctx->working_dir);
+	cr->reaped = false;
+	cr->kill_at = cr->term_at = cr->pause_until = cr->drain_until = 0;
+	cr->pausing = false;
+	cr->sent = cr->turns = 0;
+	cr->inits_base = cr->sj.inits;
+	cr->results_base = cr->sj.results;
+	rc = start(cr, path, argv);
+	if (rc == 0)
+		queue_user(cr, prompt);
+	free(tools);
+	free(mcp);
+	free(config);
+	return rc;
+}
+
 int adw_claude_run_step(const struct adw_step_ctx *ctx, struct adw_step_result *res)
 {
 	const struct adw_config *cfg = ctx->cfg;
 	const char *bin = cfg && cfg->claude_bin && *cfg->claude_bin ? cfg->claude_bin : "claude";
-	const char *argv[20];
 	struct claude_run cr;
-	char *path = NULL, *prompt = NULL;
-	int argc = 0;
+	char *path = NULL, *resume_prompt = NULL;
+	bool resumed = false;
 	int rc = -1;
 
 	memset(res, 0, sizeof(*res));
 	memset(&cr, 0, sizeof(cr));
 	cr.ctx = ctx;
 	cr.res = res;
-	cr.out_fd = cr.err_fd = -1;
+	cr.out_fd = cr.err_fd = cr.in_fd = -1;
 	adw_buf_init(&cr.err_tail, 0);
+	adw_buf_init(&cr.in_buf, 0);
 	adw_streamjson_init(&cr.sj, ctx->emit, ctx->emit_ud, res);
 	res->session_id = adw_xstrdup(ctx->session_id);
 
@@ -448,36 +755,35 @@ int adw_claude_run_step(const struct adw_step_ctx *ctx, struct adw_step_result *
 			: adw_xasprintf("cannot start claude: '%s' not found on PATH", bin);
 		goto out;
 	}
-	argv[argc++] = path;
-	argv[argc++] = "-p";
-	/* The CLI's option parser would take a prompt starting with '-' for a flag. */
-	prompt = ctx->prompt[0] == '-' ? adw_xasprintf(" %s", ctx->prompt) : NULL;
-	argv[argc++] = prompt ? prompt : ctx->prompt;
-	argv[argc++] = "--output-format";
-	argv[argc++] = "stream-json";
-	argv[argc++] = "--verbose";
-	argv[argc++] = "--session-id";
-	argv[argc++] = ctx->session_id;
-	argv[argc++] = "--permission-mode";
-	argv[argc++] = "acceptEdits";
-	argv[argc++] = "--allowedTools";
-	argv[argc++] = adw_claude_allowed_tools(ctx->step);
-	if (ctx->model && *ctx->model) {
-		argv[argc++] = "--model";
-		argv[argc++] = ctx->model;
-	}
-	argv[argc] = NULL;
-
-	adw_log_info("claude: step %s: starting %s (session %s, model %s) in %s", step_name(ctx),
-		     path, ctx->session_id, ctx->model ? ctx->model : "default", ctx->working_dir);
-	if (start(&cr, path, argv) < 0) {
-		adw_log_error("claude: step %s: %s", step_name(ctx), res->error);
-		goto out;
-	}
 	cr.chunk = adw_xmalloc(READ_CHUNK);
 	if (ctx->timeout_s > 0)
 		cr.deadline = now_ms() + ctx->timeout_s * 1000LL;
-	supervise(&cr);
+	/* The resumed session has the task; the reminder keeps the contract in view. */
+	resume_prompt = ctx->artifact
+			    ? adw_xasprintf("%s\n\nOutput file: %s\n", RESUME_PROMPT, ctx->artifact)
+			    : adw_xstrdup(RESUME_PROMPT);
+	for (;;) {
+		if (launch(&cr, path, resumed, resumed ? resume_prompt : ctx->prompt) < 0) {
+			adw_log_error("claude: step %s: %s", step_name(ctx), res->error);
+			goto out;
+		}
+		supervise(&cr);
+		close_fd(&cr.out_fd);
+		close_fd(&cr.err_fd);
+		/* Interrupted for a pause: wait, then resume the same session. */
+		if (cr.pausing && !cr.cancelled && !cr.timed_out && !res->ok && ctx->pause) {
+			long long t0 = now_ms();
+			enum adw_step_order order = ctx->pause(ctx->emit_ud);
+
+			cr.paused_ms += now_ms() - t0;
+			if (order == ADW_STEP_RUN) {
+				resumed = true;
+				continue;
+			}
+			cr.cancelled = true;
+		}
+		break;
+	}
 	verdict(&cr);
 	if (res->ok)
 		adw_log_info("claude: step %s: succeeded (%d turns, %lld/%lld tokens, $%.4f)",
@@ -490,10 +796,12 @@ int adw_claude_run_step(const struct adw_step_ctx *ctx, struct adw_step_result *
 out:
 	close_fd(&cr.out_fd);
 	close_fd(&cr.err_fd);
+	close_fd(&cr.in_fd);
 	free(cr.chunk);
 	adw_buf_release(&cr.err_tail);
+	adw_buf_release(&cr.in_buf);
 	adw_streamjson_release(&cr.sj);
-	free(prompt);
+	free(resume_prompt);
 	free(path);
 	return rc;
 }

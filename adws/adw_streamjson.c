@@ -469,6 +469,11 @@ static void on_result(struct adw_streamjson *sj, const cJSON *root)
 		r->cost_usd = cJSON_IsNumber(cost) ? cost->valuedouble : 0.0;
 		r->duration_ms = ll_of(root, "duration_ms");
 		r->num_turns = (int)ll_of(root, "num_turns");
+		sj->total.input_tokens += r->input_tokens;
+		sj->total.output_tokens += r->output_tokens;
+		sj->total.cost_usd += r->cost_usd;
+		sj->total.duration_ms += r->duration_ms;
+		sj->total.num_turns += r->num_turns;
 		if (sid)
 			set_str(&r->session_id, sid);
 		free(r->error);

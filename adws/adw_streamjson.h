@@ -30,8 +30,18 @@ struct adw_streamjson {
 	struct adw_buf line;	     /* the partial line of adw_streamjson_feed() */
 	struct adw_streamjson_tool *tools; /* tool_use id -> name, input, until paired */
 	size_t ntools, captools;
-	int inits;	   /* system/init lines seen: one per query the CLI starts */
-	int results;	   /* result lines seen: one per query that ended */
+	int inits;   /* system/init lines seen: one per query the CLI starts */
+	int results; /* result lines seen: one per query that ended */
+	/*
+	 * The sums over every result line (with stream-json input the CLI runs
+	 * one query per user message, each ending in its own result; res holds
+	 * the last one's figures only). Units as in struct adw_step_result.
+	 */
+	struct {
+		long long input_tokens, output_tokens, duration_ms;
+		double cost_usd;
+		int num_turns;
+	} total;
 	long long lines;   /* lines handled, empty ones excluded */
 	long long dropped; /* lines dropped for being too long */
 	int emit_failures; /* emit calls that returned -1 */

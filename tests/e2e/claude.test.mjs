@@ -68,14 +68,21 @@ describe('claude runtime with the fake CLI', () => {
     for (const argv of calls) {
       const flag = (f) => argv[argv.indexOf(f) + 1];
       assert.ok(argv.includes('-p'));
+      assert.equal(flag('--input-format'), 'stream-json');
       assert.equal(flag('--output-format'), 'stream-json');
+      // The agent can ask a person through adw-mcp, told where the runner listens.
+      const mcp = JSON.parse(flag('--mcp-config')).mcpServers.adw;
+      assert.match(mcp.command, /adw-mcp$/);
+      assert.match(mcp.env.ADW_ASK_SOCKET, /^@adw-ask-\d+-[0-9a-f]{16}$/);
       assert.ok(argv.includes('--verbose'));
       assert.match(flag('--session-id'), /^[0-9a-f-]{36}$/);
       assert.equal(flag('--model'), 'claude-sonnet-4-5');
       assert.equal(flag('--permission-mode'), 'acceptEdits');
     }
-    const review = calls.find((a) => a[a.indexOf('-p') + 1].includes('REVIEW step'));
-    assert.equal(review[review.indexOf('--allowedTools') + 1], 'Read,Glob,Grep,Bash,Write');
+    // The prompt goes in on stdin, never on the command line.
+    assert.ok(!calls.some((a) => a.some((x) => x.includes('REVIEW step'))));
+    const tools = calls.map((a) => a[a.indexOf('--allowedTools') + 1]);
+    assert.ok(tools.includes('Read,Glob,Grep,Bash,Write,mcp__adw__ask_user'), tools.join('\n'));
   });
 
   test('an API error (is_error true with subtype success) fails the step', async () => {

@@ -77,6 +77,7 @@ static void setup(void)
 	unsetenv("FAKE_CLAUDE_SCENARIO");
 	unsetenv("FAKE_CLAUDE_DELAY_MS");
 	unsetenv("FAKE_CLAUDE_ARGS_LOG");
+	unsetenv("FAKE_CLAUDE_STDIN_LOG");
 	unsetenv("FAKE_CLAUDE_PIDS_FILE");
 }
 
@@ -180,9 +181,9 @@ START_TEST(test_success_plan)
 	    "ToolResultBlock", "PostToolUse",	"ToolUseBlock", "PreToolUse",	"ToolResultBlock",
 	    "PostToolUse",     "TextBlock",	"Result",	"Stop",
 	};
-	char log[PATH_MAX + 16], prompt[PATH_MAX + 128];
-	char *args, *plan;
-	cJSON *argv, *expect;
+	char log[PATH_MAX + 16], prompt[PATH_MAX + 128], inlog[PATH_MAX + 16];
+	char *args, *plan, *input;
+	cJSON *argv, *expect, *msg;
 	const struct seen *init;
 
 	snprintf(artifact, sizeof(artifact), "%s/specs/greet.md", dir);
@@ -190,6 +191,8 @@ START_TEST(test_success_plan)
 		 artifact);
 	snprintf(log, sizeof(log), "%s/args.log", dir);
 	setenv("FAKE_CLAUDE_ARGS_LOG", log, 1);
+	snprintf(inlog, sizeof(inlog), "%s/stdin.log", dir);
+	setenv("FAKE_CLAUDE_STDIN_LOG", inlog, 1);
 	ctx.step = "plan";
 	ctx.prompt = prompt;
 	ctx.model = "sonnet";
@@ -232,7 +235,8 @@ START_TEST(test_success_plan)
 	{
 		const char *want[] = {
 		    "-p",
-		    prompt,
+		    "--input-format",
+		    "stream-json",
 		    "--output-format",
 		    "stream-json",
 		    "--verbose",
@@ -253,6 +257,21 @@ START_TEST(test_success_plan)
 	cJSON_Delete(argv);
 	cJSON_Delete(expect);
 	free(args);
+
+	/* The prompt went in as the one stream-json user message (§1.4). */
+	input = slurp(inlog);
+	ck_assert_ptr_nonnull(input);
+	ck_assert_ptr_nonnull(strchr(input, '\n'));
+	ck_assert_str_eq(strchr(input, '\n'), "\n"); /* one line: the prompt, nothing else */
+	msg = cJSON_Parse(input);
+	ck_assert_str_eq(cJSON_GetObjectItem(msg, "type")->valuestring, "user");
+	ck_assert_str_eq(
+	    cJSON_GetObjectItem(cJSON_GetObjectItem(msg, "message"), "content")->valuestring,
+	    prompt);
+	ck_assert_str_eq(cJSON_GetObjectItem(msg, "session_id")->valuestring, SID);
+	cJSON_Delete(msg);
+	free(input);
+	unsetenv("FAKE_CLAUDE_STDIN_LOG");
 }
 END_TEST
 
