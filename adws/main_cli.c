@@ -28,6 +28,7 @@
 #include "adw_proc.h"
 #include "adw_store.h"
 #include "adw_supervisor.h"
+#include "adw_thread.h"
 #include "adw_workflow.h"
 
 struct cli {
@@ -58,11 +59,18 @@ static void usage(FILE *f)
 	    "  workflows                       the workflows and their steps\n"
 	    "  migrate                         apply pending database migrations\n"
 	    "  worker [--max-running N]        run pending ADWs (a supervisor without HTTP)\n"
+	    "  pause|resume|cancel ID|NAME [--reason TEXT]\n"
+	    "                         steer an ADW; a running one acts at its next checkpoint\n"
+	    "  say ID|NAME TEXT                an instruction for the running agent\n"
+	    "  redirect ID|NAME PROMPT         cancel the ADW and start a new one with PROMPT\n"
+	    "  answer QUESTION_ID TEXT         answer an agent's question (id or 8+ characters)\n"
+	    "  thread ID|NAME                  the ADW's messages and actions\n"
+	    "  questions [--all]               the questions waiting for an answer\n"
 	    "\n"
 	    "Options:\n"
 	    "  --database-url URL  PostgreSQL (DATABASE_URL; default: the embedded cluster)\n"
 	    "  --home DIR          state directory (ADW_HOME; default ./.adw)\n"
-	    "  --json              print JSON (list, show, start, workflows)\n"
+	    "  --json              print JSON (list, show, start, workflows, steering)\n"
 	    "  -h, --help          this help;  --version  the version\n"
 	    "\n"
 	    "Environment: DATABASE_URL, ADW_HOME, ADW_WORKDIR, ADW_RUNTIME (claude|dry-run),\n"
@@ -626,18 +634,236 @@ static int cmd_worker(struct cli *c, int argc, char **argv)
 	return 0;
 }
 
+/* Prints the outcome of a steering action like the chat does. */
+static void print_steer(const char *action, const struct adw_thread_result *out)
+{
+	cJSON *m = cJSON_Parse(out->message), *a = cJSON_Parse(out->adw);
+	const char *st = jstr(m, "action_status");
+
+	if (!strcmp(action, "redirect"))
+		printf("redirected: started adw %s  %s\n", jstr(a, "name"), jstr(a, "id"));
+	else if (st && !strcmp(st, "ignored"))
+		printf("adw %s: nothing to do: %s\n", jstr(a, "name"), jstr(m, "status_reason"));
+	else if (st && !strcmp(st, "processed"))
+		printf("adw %s: %s\n", jstr(a, "name"), jstr(a, "status"));
+	else
+		printf("adw %s: %s sent (message %.0f); it acts at its next checkpoint\n",
+		       jstr(a, "name"), action, jnum(m, "id"));
+	cJSON_Delete(m);
+	cJSON_Delete(a);
+}
+
+static int steer(struct cli *c, const char *adw, const char *action, const char *content)
+{
+	struct adw_thread_request rq = {
+	    .adw = adw, .action = action, .content = content, .source = "cli"};
+	struct adw_thread_result out = {0};
+	struct adw_err err = {0};
+
+	if (connect(c) || ensure_schema(c))
+		return 1;
+	if (adw_thread_post(c->conn, &c->cfg, &rq, &out, &err) < 0)
+		return fail(!strcmp(action, "instruction") ? "say" : action, &err);
+	if (c->json)
+		printf("{\"message\":%s,\"adw\":%s}\n", out.message, out.adw);
+	else
+		print_steer(action, &out);
+	adw_thread_result_release(&out);
+	return 0;
+}
+
+/* adw pause|resume|cancel ID|NAME [--reason TEXT] */
+static int cmd_control(struct cli *c, int argc, char **argv)
+{
+	enum { O_REASON = 500, O_JSON };
+	static const struct option opts[] = {
+	    {"reason", required_argument, NULL, O_REASON},
+	    {"json", no_argument, NULL, O_JSON},
+	    {NULL, 0, NULL, 0},
+	};
+	const char *reason = NULL;
+	int ch;
+
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (ch) {
+		case O_REASON: reason = optarg; break;
+		case O_JSON: c->json = true; break;
+		default: return 2;
+		}
+	}
+	if (argc - optind != 1) {
+		fprintf(stderr, "adw: usage: adw %s ID|NAME [--reason TEXT]\n", argv[0]);
+		return 2;
+	}
+	return steer(c, argv[optind], argv[0], reason);
+}
+
+/*
+ * The arguments of "adw say ID|NAME TEXT", "adw redirect ID|NAME PROMPT" and
+ * "adw answer QUESTION_ID TEXT" (after an optional --json): the index of the
+ * first, or -1 after printing the usage.
+ */
+static int cmd_two_args(struct cli *c, int argc, char **argv, const char *what)
+{
+	int i = 1;
+
+	if (i < argc && !strcmp(argv[i], "--json")) {
+		c->json = true;
+		i++;
+	}
+	if (argc - i != 2) {
+		fprintf(stderr, "adw: usage: adw %s %s\n", argv[0], what);
+		return -1;
+	}
+	return i;
+}
+
+static int cmd_say(struct cli *c, int argc, char **argv)
+{
+	int i = cmd_two_args(c, argc, argv, "ID|NAME TEXT");
+
+	return i < 0 ? 2 : steer(c, argv[i], "instruction", argv[i + 1]);
+}
+
+static int cmd_redirect(struct cli *c, int argc, char **argv)
+{
+	int i = cmd_two_args(c, argc, argv, "ID|NAME PROMPT");
+
+	return i < 0 ? 2 : steer(c, argv[i], "redirect", argv[i + 1]);
+}
+
+static int cmd_answer(struct cli *c, int argc, char **argv)
+{
+	struct adw_err err = {0};
+	char *json = NULL;
+	int i = cmd_two_args(c, argc, argv, "QUESTION_ID TEXT");
+
+	if (i < 0)
+		return 2;
+	if (connect(c) || ensure_schema(c))
+		return 1;
+	if (adw_thread_answer(c->conn, argv[i], argv[i + 1], "cli", &json, &err) < 0)
+		return fail("answer", &err);
+	if (c->json) {
+		printf("%s\n", json);
+	} else {
+		cJSON *root = cJSON_Parse(json);
+		const cJSON *q = cJSON_GetObjectItemCaseSensitive(root, "question");
+
+		printf("answered question %s of adw %s: %s\n", jstr(q, "id"), jstr(q, "adw_name"),
+		       jstr(q, "answer"));
+		cJSON_Delete(root);
+	}
+	free(json);
+	return 0;
+}
+
+/* adw thread ID|NAME: the messages, oldest first. */
+static int cmd_thread(struct cli *c, int argc, char **argv)
+{
+	struct adw_err err = {0};
+	char *json = NULL;
+	const cJSON *m;
+	cJSON *root;
+	int rc = one_id_cmd(c, argc, argv, "thread");
+
+	if (rc)
+		return rc;
+	if (adw_thread_list(c->conn, argv[1], 0, ADW_THREAD_LIST_MAX, &json, &err) < 0)
+		return fail("thread", &err);
+	if (c->json) {
+		printf("%s\n", json);
+		free(json);
+		return 0;
+	}
+	root = cJSON_Parse(json);
+	cJSON_ArrayForEach (m, cJSON_GetObjectItemCaseSensitive(root, "messages")) {
+		const char *reason = jstr(m, "status_reason");
+
+		printf("%.19s  %-6s %-11s %-12s %s%s%s%s\n", jstr(m, "created_at"),
+		       jstr(m, "sender"), jstr(m, "action_type"), jstr(m, "action_status"),
+		       jstr(m, "content"), reason ? "  (" : "", reason ? reason : "",
+		       reason ? ")" : "");
+	}
+	cJSON_Delete(root);
+	free(json);
+	return 0;
+}
+
+/* adw questions [--all]: pending questions (all of them with --all). */
+static int cmd_questions(struct cli *c, int argc, char **argv)
+{
+	struct adw_err err = {0};
+	bool all = false;
+	char *json = NULL;
+	const cJSON *q;
+	cJSON *root;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--all"))
+			all = true;
+		else if (!strcmp(argv[i], "--json"))
+			c->json = true;
+		else
+			return die_usage("unexpected argument '%s'", argv[i]);
+	}
+	if (connect(c) || ensure_schema(c))
+		return 1;
+	if (adw_thread_questions(c->conn, all ? NULL : "pending", NULL, 100, &json, &err) < 0)
+		return fail("questions", &err);
+	if (c->json) {
+		printf("%s\n", json);
+		free(json);
+		return 0;
+	}
+	root = cJSON_Parse(json);
+	cJSON_ArrayForEach (q, cJSON_GetObjectItemCaseSensitive(root, "questions")) {
+		const cJSON *o;
+		bool first = true;
+
+		printf("%s  adw %s (%s step)  %s\n  %s\n", jstr(q, "id"), jstr(q, "adw_name"),
+		       jstr(q, "step") ? jstr(q, "step") : "-", jstr(q, "status"),
+		       jstr(q, "question"));
+		cJSON_ArrayForEach (o, cJSON_GetObjectItemCaseSensitive(q, "options")) {
+			printf("%s%s", first ? "  options: " : " | ", o->valuestring);
+			first = false;
+		}
+		if (!first)
+			printf("\n");
+		if (jstr(q, "answer"))
+			printf("  answer: %s (%s)\n", jstr(q, "answer"), jstr(q, "answered_by"));
+	}
+	cJSON_Delete(root);
+	free(json);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct {
 		const char *name;
 		int (*fn)(struct cli *, int, char **);
 	} cmds[] = {
-	    {"start", cmd_start},	  {"trigger", cmd_trigger}, {"run", cmd_run},
-	    {"list", cmd_list},		  {"show", cmd_show},	    {"follow", cmd_follow},
-	    {"workflows", cmd_workflows}, {"migrate", cmd_migrate}, {"worker", cmd_worker},
+	    {"start", cmd_start},
+	    {"trigger", cmd_trigger},
+	    {"run", cmd_run},
+	    {"list", cmd_list},
+	    {"show", cmd_show},
+	    {"follow", cmd_follow},
+	    {"workflows", cmd_workflows},
+	    {"migrate", cmd_migrate},
+	    {"worker", cmd_worker},
+	    {"pause", cmd_control},
+	    {"resume", cmd_control},
+	    {"cancel", cmd_control},
+	    {"say", cmd_say},
+	    {"redirect", cmd_redirect},
+	    {"answer", cmd_answer},
+	    {"thread", cmd_thread},
+	    {"questions", cmd_questions},
 	};
-	static const char *const later[] = {"pause",	"resume", "cancel", "say",
-					    "redirect", "answer", "retry"};
+	static const char *const later[] = {"retry"};
 	struct cli c = {0};
 	struct adw_err err = {0};
 	int i = 1, rc = 2;
@@ -674,10 +900,7 @@ int main(int argc, char **argv)
 	}
 	for (size_t k = 0; k < sizeof(later) / sizeof(later[0]); k++) {
 		if (!strcmp(argv[i], later[k])) {
-			fprintf(stderr,
-				"adw: %s: steering running ADWs is not available in this "
-				"version yet\n",
-				argv[i]);
+			fprintf(stderr, "adw: %s: not available in this version yet\n", argv[i]);
 			rc = 2;
 			goto out;
 		}

@@ -3,8 +3,12 @@
  * The orchestrator chat: a deterministic command router in front of the
  * ADW store (original.md §4.2). It understands
  *   start adw: <workflow>: <prompt>
- * (case-insensitive; '-' in the workflow reads as '_') and answers anything
- * else with the list of commands. Every message and reply is stored. Any
+ *   pause adw <id|name>[: <reason>]     resume adw <id|name>
+ *   cancel adw <id|name>[: <reason>]    tell adw <id|name>: <instruction>
+ *   redirect adw <id|name>: <prompt>    answer <question id>: <answer>
+ * (verbs case-insensitive; '-' in the workflow reads as '_'; steering goes
+ * through adw_thread.h with source "chat") and answers anything else with
+ * the list of commands. Every message and reply is stored. Any
  * thread; one PGconn per thread.
  */
 #ifndef ADW_CHAT_H
@@ -16,14 +20,22 @@
 #include "adw_err.h"
 
 enum adw_chat_kind {
-	ADW_CHAT_HELP,	/* not a command: answer with the command list */
-	ADW_CHAT_START, /* start adw: <workflow>: <prompt> */
+	ADW_CHAT_HELP,	   /* not a command: answer with the command list */
+	ADW_CHAT_START,	   /* start adw: <workflow>: <prompt> */
+	ADW_CHAT_PAUSE,	   /* pause adw <id|name>[: <reason>] */
+	ADW_CHAT_RESUME,   /* resume adw <id|name>[: <reason>] */
+	ADW_CHAT_CANCEL,   /* cancel adw <id|name>[: <reason>] */
+	ADW_CHAT_TELL,	   /* tell adw <id|name>: <instruction for the running agent> */
+	ADW_CHAT_REDIRECT, /* redirect adw <id|name>: <new prompt> */
+	ADW_CHAT_ANSWER,   /* answer <question id or 8+ character prefix>: <answer> */
 };
 
 struct adw_chat_cmd {
 	enum adw_chat_kind kind;
 	char *workflow; /* START: normalised name (owned) */
-	char *prompt;	/* START: trimmed prompt (owned; may be empty) */
+	char *prompt;	/* START: trimmed prompt; the text after the target's ':' for the
+			   others (owned; may be empty) */
+	char *target;	/* the ADW's id or name, or the question id (owned); NULL for START */
 };
 
 #define ADW_CHAT_MESSAGE_MAX (256 * 1024) /* bytes of one chat message */

@@ -20,7 +20,7 @@ describe('adw command line', () => {
   test('--help, --version and usage errors', () => {
     let r = adw(['--help']);
     assert.equal(r.status, 0);
-    for (const verb of ['start', 'trigger', 'run', 'list', 'show', 'follow', 'workflows', 'migrate', 'worker']) assert.match(r.stdout, new RegExp(`\\b${verb}\\b`));
+    for (const verb of ['start', 'trigger', 'run', 'list', 'show', 'follow', 'workflows', 'migrate', 'worker', 'pause', 'resume', 'cancel', 'say', 'redirect', 'answer', 'thread', 'questions']) assert.match(r.stdout, new RegExp(`\\b${verb}\\b`));
     r = adw(['--version']);
     assert.match(r.stdout, /^adw \d+\.\d+\.\d+/);
     r = adw(['frobnicate'], env);
@@ -129,6 +129,86 @@ describe('embedded PostgreSQL (DATABASE_URL unset)', () => {
   });
 });
 
+describe('steering from the command line', () => {
+  test('pause, say, thread, resume, questions, answer, cancel and redirect', { timeout: 120000 }, async () => {
+    const dbUrl = createDatabase('clisteer');
+    const srv = await startServer({ dbUrl });
+    const env = { DATABASE_URL: dbUrl, ADW_HOME: srv.home, ADW_WORKDIR: srv.workdir };
+    const until = async (name, statuses) => {
+      for (let i = 0; i < 400; i++) {
+        const a = JSON.parse(adw(['--json', 'show', name], env).stdout).adw;
+        if (statuses.includes(a.status)) return a;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      throw new Error(`${name} never reached ${statuses}`);
+    };
+    try {
+      let r = adw(['start', 'plan_build', 'Steer me [dry-run:delay=1500]', '--name', 'cli-steer'], env);
+      assert.equal(r.status, 0, r.stderr);
+      await until('cli-steer', ['in_progress']);
+      r = adw(['pause', 'cli-steer', '--reason', 'reading the plan'], env);
+      assert.equal(r.status, 0, r.stderr);
+      assert.match(r.stdout, /adw cli-steer: pause sent \(message \d+\); it acts at its next checkpoint/);
+      assert.equal((await until('cli-steer', ['paused'])).pause_reason, 'reading the plan');
+      r = adw(['pause', 'cli-steer'], env);
+      assert.match(r.stdout, /nothing to do: already paused/);
+      r = adw(['say', 'cli-steer', 'Keep the diff small'], env);
+      assert.equal(r.status, 0, r.stderr);
+      r = adw(['resume', 'cli-steer'], env);
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal((await until('cli-steer', ['completed', 'failed', 'cancelled'])).status, 'completed');
+      r = adw(['thread', 'cli-steer'], env);
+      assert.equal(r.status, 0, r.stderr);
+      assert.match(r.stdout, /user\s+pause\s+processed\s+reading the plan/);
+      assert.match(r.stdout, /user\s+instruction\s+processed\s+Keep the diff small/);
+      assert.match(r.stdout, /system\s+comment\s+processed\s+Paused/);
+      const thread = JSON.parse(adw(['--json', 'thread', 'cli-steer'], env).stdout).messages;
+      assert.ok(thread.filter((m) => m.sender === 'user').every((m) => m.metadata.source === 'cli'));
+
+      r = adw(['start', 'plan_build', 'Ask me [dry-run:ask=Which colour?|red|blue]', '--name', 'cli-ask'], env);
+      const waiting = await until('cli-ask', ['awaiting_input']);
+      r = adw(['questions'], env);
+      assert.match(r.stdout, new RegExp(`${waiting.question.id}  adw cli-ask \\(plan step\\)  pending\n  Which colour\\?\n  options: red \\| blue`));
+      r = adw(['answer', waiting.question.id.slice(0, 8), 'blue'], env);
+      assert.equal(r.status, 0, r.stderr);
+      assert.match(r.stdout, /answered question .* of adw cli-ask: blue/);
+      r = adw(['answer', waiting.question.id, 'red'], env);
+      assert.equal(r.status, 1);
+      assert.match(r.stderr, /^adw: answer: question '.*' is already answered/);
+      assert.equal((await until('cli-ask', ['completed', 'failed', 'cancelled'])).status, 'completed');
+
+      r = adw(['start', 'plan_build', 'Cancel me [dry-run:delay=1500]', '--name', 'cli-cancel'], env);
+      await until('cli-cancel', ['in_progress']);
+      r = adw(['redirect', 'cli-cancel', 'Do this instead [dry-run:delay=1500]'], env);
+      assert.equal(r.status, 0, r.stderr);
+      const m = r.stdout.match(/^redirected: started adw (\S+)  ([0-9a-f-]{36})$/m);
+      assert.ok(m, r.stdout);
+      const old = await until('cli-cancel', ['cancelled', 'completed', 'failed']);
+      assert.equal(old.status, 'cancelled');
+      assert.equal(old.redirected_to, m[2]);
+      await until(m[2], ['in_progress']);
+      r = adw(['cancel', m[2], '--reason', 'enough'], env);
+      assert.equal(r.status, 0, r.stderr);
+      const nu = await until(m[2], ['cancelled', 'completed', 'failed']);
+      assert.equal(nu.status, 'cancelled');
+      assert.equal(nu.cancelled_by, 'user via cli');
+      r = adw(['say', m[2], 'too late'], env);
+      assert.equal(r.status, 1);
+      assert.match(r.stderr, /^adw: say: adw '.*' already ended \(cancelled\)/);
+
+      // Usage errors exit 2, unknown targets 1.
+      assert.equal(adw(['pause'], env).status, 2);
+      assert.equal(adw(['say', 'cli-steer'], env).status, 2);
+      assert.equal(adw(['redirect', 'cli-steer', 'a', 'b'], env).status, 2);
+      assert.equal(adw(['resume', 'no-such-adw'], env).status, 1);
+      assert.equal(adw(['answer', 'xyz', 'a'], env).status, 1);
+    } finally {
+      await srv.stop();
+      srv.cleanup();
+    }
+  });
+});
+
 describe('meson install', () => {
   test('installed to a --prefix, the programs work from any directory with only DATABASE_URL', { timeout: 240000 }, async () => {
     const prefix = mkdtempSync(join(tmpdir(), 'adw-prefix-'));
@@ -137,7 +217,7 @@ describe('meson install', () => {
     assert.equal(r.status, 0, r.stderr + r.stdout);
     r = spawnSync('meson', ['install', '-C', build, '--quiet'], { encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr + r.stdout);
-    for (const f of ['bin/adw-server', 'bin/adw', 'libexec/adw/adw-run', 'share/adw/migrations/001_initial.sql',
+    for (const f of ['bin/adw-server', 'bin/adw', 'libexec/adw/adw-run', 'libexec/adw/adw-mcp', 'share/adw/migrations/005_steering.sql',
       'share/adw/web/index.html', 'share/adw/prompts/plan.md', 'share/adw/adws/workflows/plan_build.json']) {
       assert.ok(existsSync(join(prefix, f)), f);
     }

@@ -83,6 +83,42 @@ START_TEST(test_parse_colons_in_prompt)
 }
 END_TEST
 
+static void check_steer(const char *msg, enum adw_chat_kind kind, const char *target,
+			const char *text)
+{
+	struct adw_chat_cmd cmd;
+
+	adw_chat_parse(msg, &cmd);
+	ck_assert_msg(cmd.kind == kind, "'%s' parsed as %d, not %d", msg, cmd.kind, kind);
+	ck_assert_str_eq(cmd.target, target);
+	ck_assert_str_eq(cmd.prompt, text);
+	ck_assert_ptr_null(cmd.workflow);
+	adw_chat_cmd_release(&cmd);
+}
+
+START_TEST(test_parse_steer)
+{
+	check_steer("pause adw fix-login", ADW_CHAT_PAUSE, "fix-login", "");
+	check_steer("Pause ADW fix-login: lunch break", ADW_CHAT_PAUSE, "fix-login", "lunch break");
+	check_steer("resume adw 1b4e28ba-2fa1-11d2-883f-0016d3cca427", ADW_CHAT_RESUME,
+		    "1b4e28ba-2fa1-11d2-883f-0016d3cca427", "");
+	check_steer("  CANCEL adw x :  wrong repo ", ADW_CHAT_CANCEL, "x", "wrong repo");
+	check_steer("tell adw x: use tabs: not spaces", ADW_CHAT_TELL, "x", "use tabs: not spaces");
+	check_steer("redirect adw x: Build a dropdown instead", ADW_CHAT_REDIRECT, "x",
+		    "Build a dropdown instead");
+	check_steer("answer 1b4e28ba: sqlite", ADW_CHAT_ANSWER, "1b4e28ba", "sqlite");
+	check_steer("tell adw x", ADW_CHAT_TELL, "x", "");
+	/* Not commands: no target, a space in the target, a missing "adw". */
+	check_help("pause adw");
+	check_help("pause adw : reason");
+	check_help("pause adw two words: reason");
+	check_help("pause fix-login");
+	check_help("pauses adw x");
+	check_help("answer");
+	check_help("tell me a story");
+}
+END_TEST
+
 START_TEST(test_parse_help)
 {
 	check_help("start adwx: plan_build: p");
@@ -234,6 +270,74 @@ START_TEST(test_handle_start)
 	cJSON_Delete(r);
 	free(reply);
 	free(adw);
+}
+END_TEST
+
+/* Sends msg; returns the reply's text (caller frees). */
+static char *say(const char *msg)
+{
+	struct adw_err err = {0};
+	char *reply = NULL, *adw = NULL, *text;
+	cJSON *r;
+
+	ck_assert_msg(adw_chat_handle(conn, &cfg, msg, &reply, &adw, &err) == 0, "%s: %s", msg,
+		      err.msg);
+	r = cJSON_Parse(reply);
+	text = adw_xstrdup(str(r, "message"));
+	cJSON_Delete(r);
+	free(reply);
+	free(adw);
+	return text;
+}
+
+static void expect_reply(const char *msg, const char *part)
+{
+	char *text = say(msg);
+
+	ck_assert_msg(strstr(text, part) != NULL, "'%s' answered '%s', not '...%s...'", msg, text,
+		      part);
+	free(text);
+}
+
+START_TEST(test_handle_steer)
+{
+	char *text;
+	PGresult *res;
+
+	use_db("chat_steer");
+	free(say("start adw: plan_build: First task"));
+	free(say("start adw: plan_build: Second task"));
+	/* A pending ADW acts at once. */
+	expect_reply("pause adw first-task: not yet", "ADW 'first-task' is now paused.");
+	expect_reply("pause adw first-task", "Nothing to do for ADW 'first-task': already paused.");
+	expect_reply("resume adw first-task", "ADW 'first-task' is now pending.");
+	expect_reply("tell adw first-task: use tabs", "Sent to ADW 'first-task'");
+	expect_reply("tell adw first-task", "Could not tell the adw: content must not be empty");
+	expect_reply("cancel adw second-task: duplicate", "ADW 'second-task' is now cancelled.");
+	expect_reply("cancel adw second-task", "Nothing to do for ADW 'second-task': already "
+					       "cancelled.");
+	expect_reply("pause adw second-task", "Could not pause: adw 'second-task' already ended");
+	expect_reply("pause adw no-such-adw", "Could not pause: adw 'no-such-adw' not found");
+	expect_reply("redirect adw first-task: Third task instead", "Redirected: started ADW "
+								    "'third-task-instead'");
+	expect_reply("answer 00000000: yes", "Could not answer: question '00000000' not found");
+	/* The cancel was recorded as coming from the chat. */
+	res = testlib_query(conn, "SELECT status, cancelled_by, cancel_reason, redirected_to IS "
+				  "NOT NULL FROM ai_developer_workflows ORDER BY created_at");
+	ck_assert_int_eq(PQntuples(res), 3);
+	ck_assert_str_eq(PQgetvalue(res, 0, 0), "cancelled");
+	ck_assert_str_eq(PQgetvalue(res, 0, 1), "user via chat");
+	ck_assert_str_eq(PQgetvalue(res, 0, 2), "redirected to third-task-instead");
+	ck_assert_str_eq(PQgetvalue(res, 0, 3), "t");
+	ck_assert_str_eq(PQgetvalue(res, 1, 2), "duplicate");
+	ck_assert_str_eq(PQgetvalue(res, 2, 0), "pending");
+	PQclear(res);
+	ck_assert_int_eq(count("SELECT count(*) FROM adw_messages WHERE metadata->>'source' = "
+			       "'chat'"),
+			 8);
+	text = say("help");
+	ck_assert_ptr_nonnull(strstr(text, "redirect adw <id|name>: <prompt>"));
+	free(text);
 }
 END_TEST
 
@@ -426,12 +530,14 @@ int main(void)
 	tcase_add_test(tc, test_parse_missing_prompt);
 	tcase_add_test(tc, test_parse_colons_in_prompt);
 	tcase_add_test(tc, test_parse_help);
+	tcase_add_test(tc, test_parse_steer);
 	suite_add_tcase(s, tc);
 	if (url && *url) {
 		TCase *tp = tcase_create("pg");
 
 		tcase_add_checked_fixture(tp, pg_setup, pg_teardown);
 		tcase_add_test(tp, test_handle_start);
+		tcase_add_test(tp, test_handle_steer);
 		tcase_add_test(tp, test_handle_start_prompt_with_colons);
 		tcase_add_test(tp, test_handle_unknown_workflow);
 		tcase_add_test(tp, test_handle_empty_prompt);

@@ -3,9 +3,10 @@
 import { h, setText, replaceChildren, hueOf } from './dom.js';
 import { eventStyle, filterGroup, laneKey, eventLine, ADW_FILTERS } from './events.js';
 import { parseTs, fmtDuration, fmtTokens, fmtCost, fmtDateTime, titleCase, shortId, shortModel } from './format.js';
+import { Controls, statusNote } from './controls.js';
 
 const TERMINAL = new Set(['completed', 'failed', 'cancelled']);
-const STATUS_LABEL = {
+export const STATUS_LABEL = {
   pending: 'PENDING', in_progress: 'IN PROGRESS', paused: 'PAUSED', awaiting_input: 'AWAITING INPUT',
   completed: 'COMPLETED', failed: 'FAILED', cancelled: 'CANCELLED',
 };
@@ -19,7 +20,9 @@ export class AdwView {
   /**
    * root: the .adw-list element; filtersEl: where the filter toggles go;
    * opts.onSquare(ev) opens the details; opts.loadEvents(id) → Promise<events[]>
-   * (used only in lazy mode, see setLazy).
+   * (used only in lazy mode, see setLazy). Steering: opts.onAdw(adw) (an ADW
+   * from a control's reply), opts.revealAdw(id), opts.openThread(adw),
+   * opts.renderQuestion(slot, adw), opts.onUpsert(adw) after every upsert.
    */
   constructor(root, filtersEl, countEl, opts) {
     this.root = root;
@@ -124,7 +127,14 @@ export class AdwView {
     this.updateCard(c);
     this.empty.hidden = this.cards.size > 0;
     setText(this.countEl, this.cards.size ? `${this.cards.size}` : '');
+    if (this.opts.onUpsert) this.opts.onUpsert(adw);
     return fresh;
+  }
+
+  /** Redraws the question slot of an ADW's card (its questions changed). */
+  updateQuestion(id) {
+    const c = this.cards.get(id);
+    if (c && this.opts.renderQuestion) this.opts.renderQuestion(c.qslot, c.adw);
   }
 
   /** Newest first (created_at desc, then id desc); the DOM order is kept sorted. */
@@ -159,6 +169,20 @@ export class AdwView {
     c.error = h('div', { class: 'card-error', 'data-testid': 'adw-error', hidden: true });
     c.artifacts = h('div', { class: 'card-artifacts', 'data-testid': 'adw-artifacts', hidden: true });
     c.placeholder = h('div', { class: 'placeholder', 'data-testid': 'adw-placeholder', hidden: true });
+    c.note = h('div', { class: 'card-note', 'data-testid': 'adw-status-note', hidden: true });
+    const link = (testid, cls, key) => h('button', {
+      type: 'button', class: `link-btn ${cls}`, 'data-testid': testid, hidden: true,
+      onclick: () => { const to = c.adw[key]; if (to && this.opts.revealAdw) this.opts.revealAdw(to); },
+    });
+    c.linkTo = link('adw-redirected-to', 'redirect-to', 'redirected_to');
+    c.linkFrom = link('adw-redirected-from', 'redirect-from', 'redirected_from');
+    c.links = h('div', { class: 'card-links', hidden: true }, c.linkFrom, c.linkTo);
+    c.qslot = h('div', { class: 'card-question', 'data-testid': 'adw-question', hidden: true });
+    c.controls = new Controls({
+      prefix: 'adw', redirect: true,
+      onThread: this.opts.openThread ? (a) => this.opts.openThread(a || c.adw) : null,
+      onAdw: this.opts.onAdw, revealAdw: this.opts.revealAdw,
+    });
     c.lanesEl = h('div', { class: 'lanes' });
     c.el = h('article', { class: 'adw-card', 'data-testid': 'adw-card', dataset: { adwId: adw.id } },
       h('header', { class: 'card-head' },
@@ -170,7 +194,8 @@ export class AdwView {
           h('span', { class: 'meta', title: 'Cost (USD)' }, c.cost),
           h('span', { class: 'meta' }, h('span', { class: 'meta-key' }, 'model'), c.model),
           h('span', { class: 'meta' }, h('span', { class: 'meta-key' }, 'id'), c.idEl)),
-        c.prompt, c.error, c.artifacts),
+        c.prompt, c.note, c.links, c.error, c.artifacts, c.controls.el),
+      c.qslot,
       c.placeholder,
       c.lanesEl);
     return c;
@@ -184,6 +209,14 @@ export class AdwView {
     setText(c.name, a.name || shortId(a.id));
     c.name.title = a.description ? `${a.name}\n${a.description}` : (a.name || '');
     setText(c.pill, STATUS_LABEL[a.status] || String(a.status || '').toUpperCase());
+    const note = statusNote(a);
+    c.pill.title = note;
+    c.note.hidden = !note;
+    setText(c.note, note);
+    c.note.dataset.status = a.status || '';
+    this.updateLinks(c);
+    c.controls.update(a);
+    if (this.opts.renderQuestion) this.opts.renderQuestion(c.qslot, a);
     c.dry.hidden = a.runtime !== 'dry-run';
     if (a.verdict) {
       c.verdict.hidden = false;
@@ -223,6 +256,21 @@ export class AdwView {
     this.syncLanes(c);
     this.updateDuration(c, Date.now());
     this.updatePlaceholder(c);
+  }
+
+  /** "← redirected from <name>" / "→ redirected to <name>". */
+  updateLinks(c) {
+    const a = c.adw;
+    const set = (el, id, name, arrow, verb) => {
+      el.hidden = !id;
+      if (!id) return;
+      setText(el, `${arrow} ${verb} ${name || shortId(id)}`);
+      el.title = `${id}\nShow that ADW`;
+      el.dataset.targetId = id;
+    };
+    set(c.linkTo, a.redirected_to, a.redirected_to_name, '→', 'redirected to');
+    set(c.linkFrom, a.redirected_from, a.redirected_from_name, '←', 'redirected from');
+    c.links.hidden = !a.redirected_to && !a.redirected_from;
   }
 
   updatePlaceholder(c) {
@@ -422,6 +470,9 @@ export class AdwView {
     if (!c) return false;
     c.el.scrollIntoView({ block: 'nearest', behavior: 'smooth' });
     if (c.el.animate) c.el.animate([{ boxShadow: '0 0 0 2px #06b6d4' }, { boxShadow: '0 0 0 2px transparent' }], { duration: 1200, easing: 'ease-out' });
+    c.el.classList.add('revealed');
+    clearTimeout(c.revealTimer);
+    c.revealTimer = setTimeout(() => c.el.classList.remove('revealed'), 2500);
     return true;
   }
 }

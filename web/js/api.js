@@ -61,4 +61,14 @@ export const api = {
   events: (after = 0, limit = 500) => get(`/api/events${q({ after, limit })}`),
   chat: (limit = 200) => get(`/api/chat${q({ limit })}`),
   sendChat: (message) => post('/api/chat', { message }),
+  // Steering (issue 4): the thread of an ADW, control actions, questions.
+  messages: (id, after = 0, limit) => get(`/api/adws/${encodeURIComponent(id)}/messages${q({ after, limit })}`),
+  postMessage: (id, actionType, content, metadata) => post(`/api/adws/${encodeURIComponent(id)}/messages`,
+    metadata ? { action_type: actionType, content, metadata } : { action_type: actionType, content }),
+  /** action: pause | resume | cancel; reason optional. */
+  control: (id, action, reason) => post(`/api/adws/${encodeURIComponent(id)}/${action}`, reason ? { reason } : {}),
+  redirect: (id, prompt) => post(`/api/adws/${encodeURIComponent(id)}/redirect`, { prompt }),
+  questions: (status = 'pending') => get(`/api/questions${q({ status })}`),
+  question: (id) => get(`/api/questions/${encodeURIComponent(id)}`),
+  answer: (id, answer) => post(`/api/questions/${encodeURIComponent(id)}/answer`, { answer }),
 };

@@ -50,7 +50,9 @@ import { AgentList } from './agents.js';
 import { Chat } from './chat.js';
 import { initDetails, openDetails, closeDetails } from './details.js';
 import { LiveStream } from './stream.js';
-import { EVENT_TYPES } from './events.js';
+import { EVENT_TYPES, THREAD_TYPES, QUESTION_TYPES } from './events.js';
+import { Questions } from './questions.js';
+import { ThreadPanel } from './thread.js';
 
 const POLL_MS = 1000;
 const HIDDEN_POLL_MS = 5000;
@@ -106,6 +108,23 @@ const adwName = (id) => { const a = adwView && adwView.adw(id); return a ? a.nam
 const adwView = new AdwView(t('adw-list'), t('adw-filters'), t('adw-count'), {
   onSquare: (ev) => openDetails(ev),
   loadEvents: async (id) => (await api.adwEvents(id, 0, 2000)).events || [],
+  // Steering: controls on the cards, the thread panel, questions.
+  onAdw: (adw) => { upsertAdw(adw); wake(); },
+  revealAdw: (id) => revealAdw(id),
+  openThread: (adw) => { closeDetails(); thread.open(adw); },
+  renderQuestion: (slot, adw) => questions.renderSlot(slot, adw),
+  onUpsert: (adw) => { questions.fromAdw(adw); thread.adwChanged(adw); },
+});
+const questions = new Questions({
+  inbox: t('questions-inbox'), list: t('questions-list'), count: t('questions-count'), notifyBtn: t('notify-enable'),
+}, {
+  revealAdw: (id) => revealAdw(id),
+  onChange: (adwId) => adwView.updateQuestion(adwId),
+});
+const thread = new ThreadPanel({
+  adw: (id) => adwView.adw(id),
+  onAdw: (adw) => { upsertAdw(adw); wake(); },
+  revealAdw: (id) => revealAdw(id),
 });
 const logView = new LogView({
   root: t('log-list'), filtersEl: t('log-filters'), search: t('log-search'), countEl: t('log-count'),
@@ -235,6 +254,15 @@ function takeEvent(ev) {
   if (ev.type === 'AgentCreated' || ev.type === 'AgentUpdated' || (ev.agent_id && !agents.knows(ev.agent_id))) state.needAgents = true;
   else if (ev.agent_id && Date.now() - state.lastAgentsFetch > 3000) state.needAgents = true; // tokens/cost move
   if (ev.type === 'ChatMessage') state.needChat = true;
+  steer(ev);
+}
+
+/** Steering events update the thread panel and the questions at once. */
+function steer(ev) {
+  const p = ev.payload;
+  if (!p || typeof p !== 'object') return;
+  if (THREAD_TYPES.has(ev.type)) thread.onMessage(p.message);
+  else if (QUESTION_TYPES.has(ev.type)) questions.apply(p.question);
 }
 
 /** Takes a page of events from the global event log (polling). */
@@ -540,7 +568,7 @@ async function refreshWorkflows() {
 /** The ADW list, agents (and workflows until loaded): at start and every 15 s. */
 async function refreshAll(withChat) {
   state.lastRefresh = Date.now();
-  const jobs = [refreshAdws(), refreshAgents()];
+  const jobs = [refreshAdws(), refreshAgents(), questions.refresh()];
   if (withChat) jobs.push(refreshChat());
   if (!state.workflowsLoaded) jobs.push(refreshWorkflows());
   const res = await Promise.allSettled(jobs);
@@ -573,6 +601,7 @@ async function loop() {
         delay = Math.max(100, state.lastRefresh + REFRESH_MS - Date.now());
       } else {
         if (await pollOnce()) delay = 0;
+        if (state.caughtUp) questions.setReady();
         // The initial load is done: live updates come from the stream now.
         if (conn.mode === 'boot' && state.caughtUp && !state.backlog) {
           startStream();
@@ -596,7 +625,7 @@ document.addEventListener('keydown', (e) => {
   if (!(e.ctrlKey || e.metaKey) || e.altKey || e.shiftKey) return;
   const k = e.key.toLowerCase();
   if (k === 'j') { e.preventDefault(); setView(state.view === 'adws' ? 'logs' : 'adws'); }
-  else if (k === 'k') { e.preventDefault(); closeDetails(); chat.focus(); }
+  else if (k === 'k') { e.preventDefault(); closeDetails(); thread.close(); chat.focus(); }
 });
 
 const collapseBtn = t('collapse-agents');
@@ -627,4 +656,4 @@ adwView.setDeferred(true); // the initial catch-up fills the model, then draws o
 loop();
 
 // For debugging in the console (and the browser tests).
-window.adw = { state, conn, stream, adwView, logView, agents, chat };
+window.adw = { state, conn, stream, adwView, logView, agents, chat, questions, thread };

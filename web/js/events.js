@@ -30,7 +30,17 @@ const BY_TYPE = {
   AgentCreated: ['🤖', C.slate],
   AgentUpdated: ['🤖', C.slate],
   ChatMessage: ['🗨️', C.pink],
+  // Steering (category "control"): the thread of an ADW and its questions.
+  ThreadMessage: ['✉️', C.teal],
+  ThreadMessageUpdated: ['✉️', C.slate],
+  QuestionAsked: ['❓', C.pink],
+  QuestionAnswered: ['✔', C.pink],
+  QuestionClosed: ['✖', C.slate],
 };
+
+/** Event types that carry steering state: {message} or {question} payloads. */
+export const THREAD_TYPES = new Set(['ThreadMessage', 'ThreadMessageUpdated']);
+export const QUESTION_TYPES = new Set(['QuestionAsked', 'QuestionAnswered', 'QuestionClosed']);
 
 /**
  * Event types the page listens for on the live stream (EventSource needs one
