@@ -525,6 +525,11 @@ static char *question_open(struct runner *r, const struct adw_question_req *q, s
 	if (adw_db_exec(r->conn, "BEGIN", 0, NULL, err) < 0)
 		goto out;
 	in_tx = true;
+	/*
+	 * The ADW row first, then the inserts whose triggers take the events
+	 * lock: the order every writer keeps (adw_thread.c), so none deadlocks.
+	 */
+	status_set(r, "awaiting_input", NULL);
 	{
 		const char *params[8] = {r->id,	 r->agent_id, r->step,		 q->question,
 					 opts_s, q->context,  q->default_answer, secs};
@@ -549,7 +554,6 @@ static char *question_open(struct runner *r, const struct adw_question_req *q, s
 				5, params, err) < 0)
 			goto out;
 	}
-	status_set(r, "awaiting_input", NULL);
 	adw_updated(r, "status: awaiting_input");
 	flush(r);
 	if (adw_db_exec(r->conn, "COMMIT", 0, NULL, err) < 0)

@@ -22,8 +22,10 @@
 #include "adw_log.h"
 #include "adw_proc.h"
 #include "adw_store.h"
+#include "adw_thread.h"
 
 #define BACKSTOP_MS 1000 /* poll for work even without a notification */
+#define EXPIRE_MS 1000	 /* look for pauses of unstarted ADWs that timed out this often */
 #define TICK_MS 200	 /* reap children at least this often */
 
 struct child {
@@ -289,10 +291,25 @@ static long long mono_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* Cancels ADWs paused before they started for longer than the pause timeout. */
+static void expire_paused(struct adw_supervisor *s)
+{
+	struct adw_err err = {0};
+	int n = 0;
+
+	if (!s->conn || PQstatus(s->conn) != CONNECTION_OK)
+		return;
+	if (adw_thread_expire_paused(s->conn, s->cfg->pause_timeout_s, "supervisor (pause timeout)",
+				     &n, &err) < 0)
+		adw_log_warn("supervisor: paused ADWs not checked: %s", err.msg);
+	else if (n)
+		adw_log_info("supervisor: %d ADWs paused before they started timed out", n);
+}
+
 static void *run(void *arg)
 {
 	struct adw_supervisor *s = arg;
-	long long last_claim = 0;
+	long long last_claim = 0, last_expire = 0;
 
 	recover(s);
 	claim(s);
@@ -333,6 +350,10 @@ static void *run(void *arg)
 				claim(s);
 				last_claim = mono_ms();
 			} while (drain_notifications(s, false) && !s->stopping);
+		}
+		if (mono_ms() - last_expire >= EXPIRE_MS) {
+			expire_paused(s);
+			last_expire = mono_ms();
 		}
 	}
 	return NULL;

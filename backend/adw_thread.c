@@ -15,7 +15,13 @@
 static const char *const actions[] = {"comment", "instruction", "pause",
 				      "resume",	 "cancel",	"redirect"};
 
-/* The ADW row as the action sees it (locked). */
+/*
+ * The ADW row as the action sees it, locked FOR NO KEY UPDATE: that
+ * serialises actions with the runner's status changes but not with the
+ * KEY SHARE locks of foreign-key checks (an event insert of the runner
+ * holding the events lock of migration 003 would otherwise deadlock with
+ * this transaction's own event insert).
+ */
 struct target {
 	char *id, *name, *status;
 	bool started;	  /* an adw-run has taken it (started_at is set) */
@@ -67,7 +73,7 @@ static int lock_target(PGconn *conn, const char *id, struct target *t, struct ad
 	    "SELECT a.id, a.adw_name, a.status, a.started_at IS NOT NULL, EXISTS (SELECT 1 FROM "
 	    "adw_messages m WHERE m.adw_id = a.id AND m.action_type = 'pause' AND "
 	    "m.action_status IN ('pending', 'acknowledged')), a.redirected_to "
-	    "FROM ai_developer_workflows a WHERE a.id = $1 FOR UPDATE",
+	    "FROM ai_developer_workflows a WHERE a.id = $1 FOR NO KEY UPDATE",
 	    1, params, err);
 
 	if (!res)
@@ -106,6 +112,13 @@ static void decide(const char *action, const struct target *t, struct decision *
 	if (terminal(t->status)) {
 		d->msg_status = "ignored";
 		d->reason = adw_xasprintf("too late: the adw already ended (%s)", t->status);
+		d->conflict = true;
+		return;
+	}
+	if (!strcmp(action, "redirect") && t->redirected) {
+		/* One replacement per ADW: a second would run beside the first. */
+		d->msg_status = "ignored";
+		d->reason = adw_xasprintf("was already redirected (to %s)", t->redirected);
 		d->conflict = true;
 		return;
 	}
@@ -360,16 +373,8 @@ int adw_thread_post(PGconn *conn, const struct adw_config *cfg, const struct adw
 		if (act_now(conn, &t, d.now, reason ? reason : content, by, err) < 0)
 			goto out;
 	}
-	if (adw_db_exec(conn, "COMMIT", 0, NULL, err) < 0)
-		goto out;
-	in_tx = false;
-	if (d.conflict) {
-		adw_err_set(err, ADW_ERR_CONFLICT,
-			    "adw '%s' already ended (%s): the %s was ignored", t.name, t.status,
-			    rq->action);
-		goto out;
-	}
-	if (!adw) {
+	/* The ADW as this action left it (a supervisor may claim it right after). */
+	if (!adw && !d.conflict) {
 		const char *p[1] = {t.id};
 
 		if (adw_db_query_text(
@@ -377,6 +382,20 @@ int adw_thread_post(PGconn *conn, const struct adw_config *cfg, const struct adw
 			"SELECT adw_json(a) FROM ai_developer_workflows a WHERE id = $1", 1, p,
 			&adw, err) < 0)
 			goto out;
+	}
+	if (adw_db_exec(conn, "COMMIT", 0, NULL, err) < 0)
+		goto out;
+	in_tx = false;
+	if (d.conflict) {
+		if (t.redirected && redirect)
+			adw_err_set(err, ADW_ERR_CONFLICT,
+				    "adw '%s' was already redirected: the redirect was ignored",
+				    t.name);
+		else
+			adw_err_set(err, ADW_ERR_CONFLICT,
+				    "adw '%s' already ended (%s): the %s was ignored", t.name,
+				    t.status, rq->action);
+		goto out;
 	}
 	out->message = message;
 	out->adw = adw;
@@ -597,4 +616,46 @@ int adw_thread_questions(PGconn *conn, const char *status, const char *adw_id, i
 	    "($1::text IS NULL OR status = $1) AND ($2::uuid IS NULL OR adw_id = $2) ORDER BY "
 	    "created_at DESC LIMIT $3::int) q",
 	    3, params, json, err);
+}
+
+int adw_thread_expire_paused(PGconn *conn, int timeout_s, const char *by, int *n,
+			     struct adw_err *err)
+{
+	char secs[16];
+	const char *params[1] = {secs};
+	char *reason = NULL;
+	PGresult *res = NULL;
+	bool in_tx = false;
+	int rc = -1;
+
+	*n = 0;
+	snprintf(secs, sizeof(secs), "%d", timeout_s);
+	if (adw_db_exec(conn, "BEGIN", 0, NULL, err) < 0)
+		goto out;
+	in_tx = true;
+	res = adw_db_query(conn,
+			   "SELECT id FROM ai_developer_workflows WHERE status = 'paused' AND "
+			   "started_at IS NULL AND paused_at < now() - make_interval(secs => "
+			   "$1::int) FOR NO KEY UPDATE SKIP LOCKED",
+			   1, params, err);
+	if (!res)
+		goto out;
+	reason = adw_xasprintf("paused for more than %d s without a resume", timeout_s);
+	for (int i = 0; i < PQntuples(res); i++) {
+		struct target t = {.id = PQgetvalue(res, i, 0)};
+
+		if (act_now(conn, &t, "cancelled", reason, by, err) < 0)
+			goto out;
+	}
+	if (adw_db_exec(conn, "COMMIT", 0, NULL, err) < 0)
+		goto out;
+	in_tx = false;
+	*n = PQntuples(res);
+	rc = 0;
+out:
+	if (in_tx)
+		rollback(conn);
+	PQclear(res);
+	free(reason);
+	return rc;
 }

@@ -108,4 +108,14 @@ int adw_thread_question(PGconn *conn, const char *id, char **json,
 int adw_thread_questions(PGconn *conn, const char *status, const char *adw_id, int limit,
 			 char **json, struct adw_err *err) ADW_MUST_CHECK;
 
+/**
+ * Cancels the ADWs paused before they started (no process waits on them)
+ * whose pause is older than timeout_s seconds, with the reason "paused for
+ * more than N s without a resume" and cancelled_by = by; *n gets how many.
+ * A running ADW's pause is timed by its adw-run instead. Called by the
+ * supervisor. Errors: UNAVAILABLE.
+ */
+int adw_thread_expire_paused(PGconn *conn, int timeout_s, const char *by, int *n,
+			     struct adw_err *err) ADW_MUST_CHECK;
+
 #endif

@@ -182,6 +182,8 @@ describe('steering a running dry-run ADW', () => {
     assert.equal(old.redirected_to, nu.id);
     assert.equal(old.redirected_to_name, nu.name);
     assert.equal(old.cancel_reason, `redirected to ${nu.name}`);
+    const twice = await api(srv.url, 'POST', `/api/adws/${adw.id}/redirect`, { prompt: 'A third idea' });
+    assert.equal(twice.status, 409, twice.text);
     const done = await waitStatus(srv, nu.id, ['completed', 'failed', 'cancelled'], 30000);
     assert.equal(done.status, 'completed');
     assert.equal(done.redirected_from_name, adw.name);
@@ -264,11 +266,9 @@ describe('steering a running dry-run ADW', () => {
   });
 });
 
-describe('actions on ADWs no process runs yet, and timeouts', () => {
+describe('actions on ADWs no process runs yet', () => {
   let srv;
-  before(async () => {
-    srv = await startServer({ prefix: 'steerq', env: { ADW_MAX_RUNNING: '1', ADW_PAUSE_TIMEOUT_S: '2', ADW_QUESTION_TIMEOUT_S: '2' } });
-  });
+  before(async () => { srv = await startServer({ prefix: 'steerp', env: { ADW_MAX_RUNNING: '1' } }); });
   after(async () => { await srv.stop(); srv.cleanup(); });
 
   test('pause, resume and cancel of a pending ADW act at once', async () => {
@@ -292,6 +292,26 @@ describe('actions on ADWs no process runs yet, and timeouts', () => {
     assert.equal(r.status, 200, r.text);
     assert.equal(r.body.adw.status, 'pending');
     assert.equal((await waitStatus(srv, a.id, ['completed', 'failed'], 30000)).status, 'completed');
+  });
+});
+
+describe('timeouts of pauses and questions', () => {
+  let srv;
+  before(async () => {
+    srv = await startServer({ prefix: 'steerq', env: { ADW_MAX_RUNNING: '1', ADW_PAUSE_TIMEOUT_S: '2', ADW_QUESTION_TIMEOUT_S: '2' } });
+  });
+  after(async () => { await srv.stop(); srv.cleanup(); });
+
+  test('a pause of an unstarted ADW nobody resumes ends cancelled too', async () => {
+    const blocker = await start(srv, 'Hold the slot [dry-run:delay=3000]', 'plan_build');
+    await waitStatus(srv, blocker.id, 'in_progress');
+    const a = await start(srv, 'Paused while pending', 'plan_build');
+    assert.equal((await api(srv.url, 'POST', `/api/adws/${a.id}/pause`, {})).body.adw.status, 'paused');
+    const done = await waitStatus(srv, a.id, ['cancelled', 'completed', 'failed'], 15000);
+    assert.equal(done.status, 'cancelled');
+    assert.equal(done.cancel_reason, 'paused for more than 2 s without a resume');
+    assert.equal(done.cancelled_by, 'supervisor (pause timeout)');
+    await waitStatus(srv, blocker.id, 'completed', 30000);
   });
 
   test('a pause nobody resumes ends cancelled', async () => {
@@ -330,7 +350,8 @@ describe('a server killed while ADWs wait', () => {
     const p = await start(srv, `Paused across a restart ${SLOW}`, 'plan_build');
     const q = await start(srv, 'Asked across a restart [dry-run:ask=Go on?|yes|no]', 'plan_build');
     await waitStatus(srv, p.id, 'in_progress');
-    await api(srv.url, 'POST', `/api/adws/${p.id}/pause`, { reason: 'over the restart' });
+    const pr = await api(srv.url, 'POST', `/api/adws/${p.id}/pause`, { reason: 'over the restart' });
+    assert.equal(pr.status, 200, pr.text);
     await waitStatus(srv, p.id, 'paused');
     const w = await waitStatus(srv, q.id, 'awaiting_input');
     await srv.stop('SIGKILL');
