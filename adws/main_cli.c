@@ -74,7 +74,8 @@ static void usage(FILE *f)
 	    "  -h, --help          this help;  --version  the version\n"
 	    "\n"
 	    "Environment: DATABASE_URL, ADW_HOME, ADW_WORKDIR, ADW_RUNTIME (claude|dry-run),\n"
-	    "ADW_CLAUDE_BIN, ADW_MODEL, ADW_MAX_RUNNING, ADW_LISTEN.\n"
+	    "ADW_CLAUDE_BIN, ADW_MODEL, ADW_MAX_RUNNING, ADW_LISTEN, ADW_PAUSE_TIMEOUT_S,\n"
+	    "ADW_QUESTION_TIMEOUT_S.\n"
 	    "Exit status: 0 ok, 1 the operation failed (or the ADW did not complete),\n"
 	    "2 usage or configuration error.\n");
 }

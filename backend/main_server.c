@@ -43,7 +43,10 @@ static void usage(FILE *f)
 	    "\n"
 	    "Other environment: ADW_WORKDIR, ADW_RUNTIME (claude|dry-run), ADW_CLAUDE_BIN,\n"
 	    "ADW_MODEL, ADW_STREAM_RING (events kept for live clients, default 8192),\n"
-	    "ADW_STREAM_PING_MS (keep-alive of idle streams, default 15000).\n"
+	    "ADW_STREAM_PING_MS (keep-alive of idle streams, default 15000),\n"
+	    "ADW_PAUSE_TIMEOUT_S (a paused ADW not resumed in time is cancelled, default 1800),\n"
+	    "ADW_QUESTION_TIMEOUT_S (an unanswered question takes its default or cancels the ADW,\n"
+	    "default 1800).\n"
 	    "Exit status: 0 after a clean stop (SIGINT/SIGTERM), 1 when the database or the\n"
 	    "listen address is unusable, 2 on a usage or configuration error.\n");
 }
