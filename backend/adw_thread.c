@@ -68,14 +68,24 @@ static void target_release(struct target *t)
 static int lock_target(PGconn *conn, const char *id, struct target *t, struct adw_err *err)
 {
 	const char *params[1] = {id};
-	PGresult *res = adw_db_query(
+	PGresult *res;
+
+	/*
+	 * Lock first, read after: a statement that waited for the lock still
+	 * sees other rows (the pause messages) as of its own snapshot, taken
+	 * before another action on this ADW committed.
+	 */
+	if (adw_db_exec(conn,
+			"SELECT 1 FROM ai_developer_workflows WHERE id = $1 FOR NO KEY UPDATE", 1,
+			params, err) < 0)
+		return -1;
+	res = adw_db_query(
 	    conn,
 	    "SELECT a.id, a.adw_name, a.status, a.started_at IS NOT NULL, EXISTS (SELECT 1 FROM "
 	    "adw_messages m WHERE m.adw_id = a.id AND m.action_type = 'pause' AND "
 	    "m.action_status IN ('pending', 'acknowledged')), a.redirected_to "
-	    "FROM ai_developer_workflows a WHERE a.id = $1 FOR NO KEY UPDATE",
+	    "FROM ai_developer_workflows a WHERE a.id = $1",
 	    1, params, err);
-
 	if (!res)
 		return -1;
 	if (PQntuples(res) != 1) {
