@@ -11,9 +11,7 @@
 
 int adw_control_open(struct adw_control *c, PGconn *conn, const char *adw_id, struct adw_err *err)
 {
-	char *sql;
 	size_t j = 0;
-	int rc;
 
 	memset(c, 0, sizeof(*c));
 	c->conn = conn;
@@ -24,13 +22,27 @@ int adw_control_open(struct adw_control *c, PGconn *conn, const char *adw_id, st
 			c->channel[j++] = *p;
 	}
 	c->channel[j] = '\0';
+	return adw_control_poll(c, true, err) < 0 ? -1 : 0;
+}
+
+/* LISTENs on this connection's backend, again after a reconnect (LISTEN dies with its session). */
+static int listen_once(struct adw_control *c, struct adw_err *err)
+{
+	int pid = PQbackendPID(c->conn);
+	char *sql;
+	int rc;
+
+	if (pid != 0 && pid == c->backend_pid)
+		return 0;
 	/* The channel is made of [a-z0-9_] only: safe to quote as an identifier. */
 	sql = adw_xasprintf("LISTEN \"%s\"", c->channel);
-	rc = adw_db_exec(conn, sql, 0, NULL, err);
+	rc = adw_db_exec(c->conn, sql, 0, NULL, err);
 	free(sql);
 	if (rc < 0)
 		return -1;
-	return adw_control_poll(c, true, err) < 0 ? -1 : 0;
+	c->backend_pid = pid;
+	c->woken = true; /* messages may have come while nobody listened */
+	return 0;
 }
 
 void adw_control_msg_release(struct adw_control_msg *m)
@@ -76,6 +88,8 @@ int adw_control_poll(struct adw_control *c, bool force, struct adw_err *err)
 
 	if (!c->conn)
 		return 0;
+	if (listen_once(c, err) < 0)
+		return -1;
 	if (PQconsumeInput(c->conn) == 0)
 		return adw_err_set(err, ADW_ERR_UNAVAILABLE, "database connection lost: %s",
 				   PQerrorMessage(c->conn));

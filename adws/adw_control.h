@@ -26,10 +26,11 @@ struct adw_control_msg {
 };
 
 struct adw_control {
-	PGconn *conn;		       /* borrowed */
-	char *adw_id;		       /* uuid */
-	char channel[64];	       /* adw_control_<32 hex digits> */
-	bool woken;		       /* a notification arrived since the last fetch */
+	PGconn *conn;	  /* borrowed */
+	char *adw_id;	  /* uuid */
+	char channel[64]; /* adw_control_<32 hex digits> */
+	bool woken;	  /* a notification arrived since the last fetch */
+	int backend_pid;  /* the server process LISTENing; another one after a reconnect */
 	struct adw_control_msg *queue; /* acknowledged, not yet taken; id order */
 	int n, cap;
 };
@@ -47,7 +48,8 @@ void adw_control_close(struct adw_control *c);
 int adw_control_fd(const struct adw_control *c);
 /**
  * Reads what the socket holds (and notifications libpq already buffered
- * during other queries); when a notification arrived, or when force, moves
+ * during other queries), LISTENing again first when the connection was
+ * reset since; when a notification arrived, or when force, moves
  * every pending message of the ADW from a person to acknowledged (one
  * UPDATE ... RETURNING) and appends them to the queue. Returns the number of
  * messages added, or -1 with err (UNAVAILABLE; the caller retries later).

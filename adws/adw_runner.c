@@ -351,6 +351,10 @@ static void steer_take(struct runner *r, bool force)
 
 		if (n < 0) {
 			adw_log_warn("adw=%s control messages not read: %s", r->id, err.msg);
+			/* A reset connection LISTENs again at the next poll. */
+			if (adw_db_check(r->conn, &err) < 0)
+				adw_log_warn("adw=%s database still unavailable: %s", r->id,
+					     err.msg);
 			break;
 		}
 		force = false;

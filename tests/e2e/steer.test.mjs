@@ -238,6 +238,24 @@ describe('steering a running dry-run ADW', () => {
     assert.equal(late.status, 409);
   });
 
+  test('a child whose connection was terminated LISTENs again and still obeys', async () => {
+    const adw = await start(srv, 'Reconnect [dry-run:delay=3000]', 'plan_build');
+    await waitStatus(srv, adw.id, 'in_progress');
+    await waitMessage(srv, adw.id, (m) => /Started the plan step/.test(m.content));
+    sql(srv.dbUrl, 'SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()');
+    let r;
+    for (let i = 0; i < 50; i++) {
+      r = await api(srv.url, 'POST', `/api/adws/${adw.id}/pause`, { reason: 'after the outage' });
+      if (r.status === 200) break;
+      await new Promise((res) => setTimeout(res, 100));
+    }
+    assert.equal(r.status, 200, r.text);
+    const paused = await waitStatus(srv, adw.id, ['paused', 'completed', 'failed'], 15000);
+    assert.equal(paused.status, 'paused', JSON.stringify(paused));
+    await api(srv.url, 'POST', `/api/adws/${adw.id}/resume`, {});
+    assert.equal((await waitStatus(srv, adw.id, ['completed', 'failed', 'cancelled'], 30000)).status, 'completed');
+  });
+
   test('bad requests get clear errors and write nothing', async () => {
     const adw = await start(srv, 'Target of bad requests', 'plan_build');
     const mine = async () => (await messages(srv, adw.id)).filter((m) => m.sender === 'user').length;
