@@ -439,6 +439,9 @@ static void supervise(struct claude_run *cr)
 		long long now;
 		int wait_ms = TICK_MS;
 
+		/* Write the buffered events and read control messages before obeying. */
+		if (ctx->idle)
+			ctx->idle(ctx->emit_ud);
 		check_child(cr);
 		now = now_ms();
 		if (cr->reaped && cr->out_fd < 0 && cr->err_fd < 0)
@@ -493,8 +496,6 @@ static void supervise(struct claude_run *cr)
 			p[np++] = (struct pollfd){.fd = ctx->ask_fd, .events = POLLIN};
 		if (cr->out_fd < 0 && cr->err_fd < 0)
 			wait_ms = 20; /* pipes closed: only waiting for the exit */
-		if (ctx->idle)
-			ctx->idle(ctx->emit_ud);
 		if (poll(p, np, wait_ms) < 0 && errno != EINTR) {
 			adw_log_error("claude: poll: %s", strerror(errno));
 			break;

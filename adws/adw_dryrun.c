@@ -111,11 +111,14 @@ static int steered_wait(const struct adw_step_ctx *ctx, long ms)
 	long long end = now_ms() + ms;
 
 	for (;;) {
-		enum adw_step_order order =
-		    ctx->control ? ctx->control(ctx->emit_ud) : ADW_STEP_RUN;
+		enum adw_step_order order;
 		long long left;
 		struct pollfd p = {.fd = ctx->control ? ctx->control_fd : -1, .events = POLLIN};
 
+		/* Write what waits and read what came, then obey, then sleep. */
+		if (ctx->idle)
+			ctx->idle(ctx->emit_ud);
+		order = ctx->control ? ctx->control(ctx->emit_ud) : ADW_STEP_RUN;
 		take_instructions(ctx);
 		if (order == ADW_STEP_CANCEL)
 			return -1;
@@ -129,8 +132,6 @@ static int steered_wait(const struct adw_step_ctx *ctx, long ms)
 		left = end - now_ms();
 		if (left <= 0)
 			return 0;
-		if (ctx->idle)
-			ctx->idle(ctx->emit_ud);
 		if (poll(&p, p.fd >= 0 ? 1 : 0,
 			 (int)(left < ADW_STEP_TICK_MS ? left : ADW_STEP_TICK_MS)) < 0 &&
 		    errno != EINTR)

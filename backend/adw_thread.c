@@ -363,10 +363,6 @@ int adw_thread_post(PGconn *conn, const struct adw_config *cfg, const struct adw
 			goto out;
 		cJSON_AddStringToObject(meta, "redirected_to", new_id);
 	}
-	meta_text = cJSON_PrintUnformatted(meta);
-	if (insert_message(conn, t.id, "user", rq->action, d.msg_status, d.reason, content,
-			   meta_text, NULL, NULL, &message, err) < 0)
-		goto out;
 	if (d.now) {
 		if (redirect) {
 			char *name = NULL;
@@ -383,7 +379,10 @@ int adw_thread_post(PGconn *conn, const struct adw_config *cfg, const struct adw
 		if (act_now(conn, &t, d.now, reason ? reason : content, by, err) < 0)
 			goto out;
 	}
-	/* The ADW as this action left it (a supervisor may claim it right after). */
+	/*
+	 * The ADW as this action left it (a supervisor may claim it right
+	 * after), read before the message insert takes the events lock.
+	 */
 	if (!adw && !d.conflict) {
 		const char *p[1] = {t.id};
 
@@ -393,6 +392,10 @@ int adw_thread_post(PGconn *conn, const struct adw_config *cfg, const struct adw
 			&adw, err) < 0)
 			goto out;
 	}
+	meta_text = cJSON_PrintUnformatted(meta);
+	if (insert_message(conn, t.id, "user", rq->action, d.msg_status, d.reason, content,
+			   meta_text, NULL, NULL, &message, err) < 0)
+		goto out;
 	if (adw_db_exec(conn, "COMMIT", 0, NULL, err) < 0)
 		goto out;
 	in_tx = false;

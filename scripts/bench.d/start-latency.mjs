@@ -19,10 +19,10 @@
 //   started events.created_at of the child's "Workflow started" SystemInfo event
 //           (its first event; autocommit, so committed right after)
 // Everything is on the same host clock (CLOCK_REALTIME). It never fails on a number.
-import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import { performance } from 'node:perf_hooks';
+import { psqlRows, table } from './stats.mjs';
 
 const opt = { n: 200, burst: 20, rounds: 0, modes: 'seq,burst', 'max-running': 8, 'gap-ms': 50, 'poll-ms': 20, 'burst-gap-ms': 400 };
 for (let i = 2; i < process.argv.length; i += 2) {
@@ -119,29 +119,8 @@ async function waitIdle(timeoutMs = 120000) {
   return false;
 }
 
-function psql(query) {
-  const r = spawnSync('psql', ['-X', '-At', '-F', '\t', '-v', 'ON_ERROR_STOP=1', opt.db, '-c', query],
-    { encoding: 'utf8', maxBuffer: 64 << 20 });
-  if (r.status !== 0) throw new Error(`psql: ${r.stderr}`);
-  return r.stdout.trim().split('\n').filter(Boolean).map((l) => l.split('\t'));
-}
-
-function pct(sorted, p) {
-  if (!sorted.length) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
-}
-
-function row(label, values) {
-  const v = values.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
-  const f = (x) => (Number.isFinite(x) ? x.toFixed(2) : '-').padStart(9);
-  const mean = v.length ? v.reduce((a, b) => a + b, 0) / v.length : NaN;
-  console.log(`  ${label.padEnd(46)} ${String(v.length).padStart(4)} ${f(v[0])} ${f(pct(v, 50))} ${f(pct(v, 90))} ${f(pct(v, 99))} ${f(v[v.length - 1])} ${f(mean)}`);
-}
-
-function header(title) {
-  console.log(`\n${title}`);
-  console.log(`  ${'interval (ms)'.padEnd(46)} ${'n'.padStart(4)} ${'min'.padStart(9)} ${'p50'.padStart(9)} ${'p90'.padStart(9)} ${'p99'.padStart(9)} ${'max'.padStart(9)} ${'mean'.padStart(9)}`);
-}
+const psql = (query) => psqlRows(opt.db, query);
+const { header, row } = table(46);
 
 async function main() {
   const off0 = clockOffsetMs();
