@@ -62,6 +62,10 @@ describe('steering the claude runtime (fake CLI)', () => {
     assert.equal(sent.length, 1, 'the fake saw the instruction once on its stdin');
     const ev = await events(adw.id);
     assert.ok(ev.some((e) => e.type === 'TextBlock' && /Acknowledged instruction: .*Also add a test/.test(e.content)), 'the agent answered it in its next turn');
+    // The runner's own comments: the build/test the agent ran, the files it wrote.
+    const notes = (await thread(adw.id)).filter((x) => x.sender === 'system').map((x) => x.content);
+    assert.ok(notes.some((c) => c === 'Ran `sleep 1 && make check`: succeeded'), notes.join('\n'));
+    assert.ok(notes.some((c) => /^The plan step completed in [\d.]+ s; files written: specs\/.*\.md$/.test(c)), notes.join('\n'));
     // Two queries ran in that step; their usage is summed.
     const results = ev.filter((e) => e.type === 'Result' && e.step === 'plan');
     assert.equal(results.length, 2);
