@@ -38,6 +38,7 @@ struct runner {
 	char *id, *name, *prompt, *workdir, *runtime, *model, *workflow_type;
 	char short_id[9];
 	struct adw_workflow wf;
+	bool *done; /* per step: finished by an earlier run (completed or skipped) */
 	char *plan_path, *review_path;
 	enum adw_verdict verdict;
 	const char *step;	      /* the running step, for events */
@@ -745,6 +746,46 @@ static char *files_line(struct runner *r)
 	return adw_buf_detach(&b);
 }
 
+/*
+ * What earlier runs of this ADW finished (a retry, or a run taken over
+ * after its process was lost): finished steps are not run again, and
+ * their plan, review and verdict carry over to the steps after them.
+ */
+static int load_progress(struct runner *r, struct adw_err *err)
+{
+	const char *params[1] = {r->id};
+	PGresult *res =
+	    adw_db_query(r->conn,
+			 "SELECT position, name, status, artifact, verdict FROM adw_steps "
+			 "WHERE adw_id = $1 ORDER BY position",
+			 1, params, err);
+
+	if (!res)
+		return -1;
+	r->done = adw_xcalloc((size_t)(r->wf.nsteps > 0 ? r->wf.nsteps : 1), sizeof(*r->done));
+	for (int i = 0; i < PQntuples(res); i++) {
+		int pos = atoi(PQgetvalue(res, i, 0));
+		const char *name = PQgetvalue(res, i, 1), *status = PQgetvalue(res, i, 2);
+		bool completed = !strcmp(status, "completed");
+
+		if (pos < 0 || pos >= r->wf.nsteps || strcmp(name, r->wf.steps[pos].name) != 0)
+			continue; /* the definition changed since: run it as it is now */
+		r->done[pos] = completed || !strcmp(status, "skipped");
+		if (completed && !PQgetisnull(res, i, 3) && !strcmp(name, "plan")) {
+			free(r->plan_path);
+			r->plan_path = adw_db_strdup(res, i, 3);
+		} else if (completed && !PQgetisnull(res, i, 3) && !strcmp(name, "review")) {
+			free(r->review_path);
+			r->review_path = adw_db_strdup(res, i, 3);
+			r->verdict = !strcmp(PQgetvalue(res, i, 4), "PASS")   ? ADW_VERDICT_PASS
+				     : !strcmp(PQgetvalue(res, i, 4), "FAIL") ? ADW_VERDICT_FAIL
+									      : ADW_VERDICT_NONE;
+		}
+	}
+	PQclear(res);
+	return 0;
+}
+
 static int load(struct runner *r, struct adw_err *err)
 {
 	char pid[16], host[256] = "localhost";
@@ -778,7 +819,9 @@ static int load(struct runner *r, struct adw_err *err)
 	PQclear(res);
 	memcpy(r->short_id, r->id, 8);
 	r->short_id[8] = '\0';
-	return adw_workflow_load(r->cfg, r->workflow_type, &r->wf, err);
+	if (adw_workflow_load(r->cfg, r->workflow_type, &r->wf, err) < 0)
+		return -1;
+	return load_progress(r, err);
 }
 
 /* Where a step writes its artifact, inside the working dir; NULL when none. */
@@ -1343,6 +1386,12 @@ int adw_runner_run(const struct adw_config *cfg, const char *conninfo, const cha
 			pause_wait(&r);
 		if (r.cancel)
 			break;
+		if (r.done[i]) {
+			system_event(&r, r.wf.steps[i].name, "SystemInfo", NULL,
+				     "%s step already finished by an earlier run: not run again",
+				     r.wf.steps[i].name);
+			continue;
+		}
 		if (r.wf.steps[i].only_on_fail && r.verdict != ADW_VERDICT_FAIL) {
 			if (skip_step(&r, i) < 0) {
 				why = adw_xstrdup("cannot record a skipped step");
@@ -1389,6 +1438,7 @@ out:
 	PQfinish(r.conn);
 	adw_event_batch_release(&r.batch);
 	adw_workflow_release(&r.wf);
+	free(r.done);
 	free(r.plan_path);
 	free(r.review_path);
 	free(r.agent_id);

@@ -66,6 +66,9 @@ static void usage(FILE *f)
 	    "  answer QUESTION_ID TEXT         answer an agent's question (id or 8+ characters)\n"
 	    "  thread ID|NAME                  the ADW's messages and actions\n"
 	    "  questions [--all]               the questions waiting for an answer\n"
+	    "  retry ID|NAME [--from-step STEP]\n"
+	    "                         run a failed or cancelled ADW again from STEP (default:\n"
+	    "                         its first unfinished step; finished ones are kept)\n"
 	    "\n"
 	    "Options:\n"
 	    "  --database-url URL  PostgreSQL (DATABASE_URL; default: the embedded cluster)\n"
@@ -760,6 +763,51 @@ static int cmd_answer(struct cli *c, int argc, char **argv)
 	return 0;
 }
 
+/* adw retry ID|NAME [--from-step STEP] */
+static int cmd_retry(struct cli *c, int argc, char **argv)
+{
+	enum { O_FROM = 600, O_JSON };
+	static const struct option opts[] = {
+	    {"from-step", required_argument, NULL, O_FROM},
+	    {"json", no_argument, NULL, O_JSON},
+	    {NULL, 0, NULL, 0},
+	};
+	struct adw_err err = {0};
+	const char *from = NULL;
+	char *json = NULL;
+	int ch;
+
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (ch) {
+		case O_FROM: from = optarg; break;
+		case O_JSON: c->json = true; break;
+		default: return 2;
+		}
+	}
+	if (argc - optind != 1) {
+		fprintf(stderr, "adw: usage: adw retry ID|NAME [--from-step STEP]\n");
+		return 2;
+	}
+	if (connect(c) || ensure_schema(c))
+		return 1;
+	if (adw_store_adw_retry(c->conn, argv[optind], from, "cli", &json, &err) < 0)
+		return fail("retry", &err);
+	if (c->json) {
+		printf("{\"adw\":%s}\n", json);
+	} else {
+		cJSON *a = cJSON_Parse(json);
+
+		printf("adw %s: pending again (%d of %d steps kept); a running adw-server or `adw "
+		       "worker` runs it\n",
+		       jstr(a, "name"), (int)jnum(a, "completed_steps"),
+		       (int)jnum(a, "total_steps"));
+		cJSON_Delete(a);
+	}
+	free(json);
+	return 0;
+}
+
 /* adw thread ID|NAME: the messages, oldest first. */
 static int cmd_thread(struct cli *c, int argc, char **argv)
 {
@@ -863,8 +911,8 @@ int main(int argc, char **argv)
 	    {"answer", cmd_answer},
 	    {"thread", cmd_thread},
 	    {"questions", cmd_questions},
+	    {"retry", cmd_retry},
 	};
-	static const char *const later[] = {"retry"};
 	struct cli c = {0};
 	struct adw_err err = {0};
 	int i = 1, rc = 2;
@@ -898,13 +946,6 @@ int main(int argc, char **argv)
 		fprintf(stderr, "adw: configuration: %s\n", err.msg);
 		adw_config_release(&c.cfg);
 		return 2;
-	}
-	for (size_t k = 0; k < sizeof(later) / sizeof(later[0]); k++) {
-		if (!strcmp(argv[i], later[k])) {
-			fprintf(stderr, "adw: %s: not available in this version yet\n", argv[i]);
-			rc = 2;
-			goto out;
-		}
 	}
 	for (size_t k = 0; k < sizeof(cmds) / sizeof(cmds[0]); k++) {
 		if (!strcmp(argv[i], cmds[k].name)) {

@@ -382,6 +382,31 @@ out:
 	cJSON_Delete(root);
 }
 
+static void post_retry(const struct adw_request *req, const char *adw, struct adw_reply *reply)
+{
+	cJSON *root = body_object_or_empty(req, reply);
+	struct adw_err err = {0};
+	const char *from = NULL;
+	char *json = NULL;
+	PGconn *conn;
+
+	if (!root)
+		return;
+	if (str_field(root, "from_step", &from, reply) < 0)
+		goto out;
+	conn = db(req, reply);
+	if (!conn)
+		goto out;
+	if (adw_store_adw_retry(conn, adw, from, "api", &json, &err) < 0) {
+		adw_http_error(reply, &err);
+		goto out;
+	}
+	reply_json(reply, 200, adw_xasprintf("{\"adw\":%s}", json));
+	free(json);
+out:
+	cJSON_Delete(root);
+}
+
 static void get_questions(const struct adw_request *req, struct adw_reply *reply)
 {
 	struct adw_err err = {0};
@@ -513,6 +538,11 @@ bool adw_api_handle(const struct adw_request *req, struct adw_reply *reply)
 				post_action(req, idc, NULL, reply);
 			else
 				method_not_allowed(reply, m, "GET, HEAD, POST");
+		} else if (strcmp(slash, "/retry") == 0) {
+			if (post)
+				post_retry(req, idc, reply);
+			else
+				method_not_allowed(reply, m, "POST");
 		} else if (!strcmp(slash, "/pause") || !strcmp(slash, "/resume") ||
 			   !strcmp(slash, "/cancel") || !strcmp(slash, "/redirect")) {
 			if (post)

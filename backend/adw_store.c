@@ -675,3 +675,169 @@ int adw_store_adw_unfinished(PGconn *conn, const char *host, char ***ids, pid_t 
 	PQclear(res);
 	return 0;
 }
+
+int adw_store_adw_retry(PGconn *conn, const char *id_or_name, const char *from_step,
+			const char *source, char **json, struct adw_err *err)
+{
+	char *id = NULL, *status = NULL, *from = NULL, *note = NULL, *adw = NULL;
+	PGresult *res = NULL;
+	cJSON *payload = NULL;
+	bool in_tx = false;
+	int rc = -1;
+
+	if (adw_store_adw_get(conn, id_or_name, false, NULL, &id, err) < 0)
+		return -1;
+	if (adw_db_exec(conn, "BEGIN", 0, NULL, err) < 0)
+		goto out;
+	in_tx = true;
+	{
+		const char *params[1] = {id};
+
+		if (adw_db_query_text(
+			conn, NULL,
+			"SELECT status FROM ai_developer_workflows WHERE id = $1 FOR NO "
+			"KEY UPDATE",
+			1, params, &status, err) < 0)
+			goto out;
+	}
+	if (strcmp(status, "failed") != 0 && strcmp(status, "cancelled") != 0) {
+		adw_err_set(err, ADW_ERR_CONFLICT,
+			    "adw '%s' is %s: only a failed or cancelled adw can be retried",
+			    id_or_name, status);
+		goto out;
+	}
+	{
+		/* The first position to run again: from_step's, or the first unfinished. */
+		const char *params[2] = {id, from_step};
+
+		res = adw_db_query(
+		    conn,
+		    "SELECT min(position) FILTER (WHERE $2::text IS NOT NULL AND name = "
+		    "$2), min(position) FILTER (WHERE status NOT IN ('completed', "
+		    "'skipped')) FROM adw_steps WHERE adw_id = $1",
+		    2, params, err);
+		if (!res)
+			goto out;
+		if (from_step && PQgetisnull(res, 0, 0)) {
+			adw_err_set(err, ADW_ERR_INVALID, "'%s' is not a step of adw '%s'",
+				    from_step, id_or_name);
+			goto out;
+		}
+		from = adw_db_strdup(res, 0, from_step ? 0 : 1);
+		PQclear(res);
+		res = NULL;
+	}
+	{
+		const char *params[2] = {id, from};
+
+		if (adw_db_exec(
+			conn,
+			"UPDATE adw_steps SET status = 'pending', started_at = NULL, ended_at "
+			"= NULL, duration_ms = NULL, error = NULL, verdict = NULL, artifact = "
+			"NULL WHERE adw_id = $1 AND (position >= $2::int OR status NOT IN "
+			"('completed', 'skipped'))",
+			2, params, err) < 0)
+			goto out;
+	}
+	{
+		const char *params[1] = {id};
+
+		if (adw_db_exec(
+			conn,
+			"UPDATE ai_developer_workflows a SET status = 'pending', error_message = "
+			"NULL, error_step = NULL, cancel_reason = NULL, cancelled_by = NULL, "
+			"paused_at = NULL, pause_reason = NULL, completed_at = NULL, duration_ms = "
+			"NULL, worker_pid = NULL, worker_host = NULL, current_step = NULL, "
+			"completed_steps = (SELECT count(*) FROM adw_steps s WHERE s.adw_id = a.id "
+			"AND "
+			"s.status IN ('completed', 'skipped')), verdict = (SELECT s.verdict FROM "
+			"adw_steps s WHERE s.adw_id = a.id AND s.status = 'completed' AND "
+			"s.verdict IS "
+			"NOT NULL ORDER BY s.position DESC LIMIT 1), output_data = jsonb_set("
+			"output_data - 'verdict', '{artifacts}', COALESCE((SELECT "
+			"jsonb_object_agg(s.name, s.artifact) FROM adw_steps s WHERE s.adw_id = "
+			"a.id "
+			"AND s.status = 'completed' AND s.artifact IS NOT NULL), '{}'::jsonb)), "
+			"metadata = metadata || jsonb_build_object('retries', COALESCE((metadata "
+			"->> "
+			"'retries')::int, 0) + 1) WHERE id = $1",
+			1, params, err) < 0)
+			goto out;
+	}
+	{
+		const char *params[2] = {id, from};
+
+		res = adw_db_query(conn,
+				   "SELECT name FROM adw_steps WHERE adw_id = $1 AND position = "
+				   "$2::int",
+				   2, params, err);
+		if (!res)
+			goto out;
+		note = adw_xasprintf(
+		    "Retry requested by user via %s: runs again from the %s step%s",
+		    source ? source : "api", PQntuples(res) ? PQgetvalue(res, 0, 0) : "first",
+		    from_step ? "" : " (the first one that did not finish)");
+		PQclear(res);
+		res = NULL;
+	}
+	{
+		cJSON *m = cJSON_CreateObject();
+		char *meta;
+		const char *params[3] = {id, note, NULL};
+
+		cJSON_AddStringToObject(m, "source", source ? source : "api");
+		cJSON_AddStringToObject(m, "action", "retry");
+		meta = cJSON_PrintUnformatted(m);
+		cJSON_Delete(m);
+		params[2] = meta;
+		rc = adw_db_exec(
+		    conn,
+		    "INSERT INTO adw_messages (adw_id, sender, action_type, "
+		    "action_status, content, metadata, acknowledged_at, processed_at) "
+		    "VALUES ($1, 'system', 'comment', 'processed', $2, $3::jsonb, now(), "
+		    "now())",
+		    3, params, err);
+		free(meta);
+		if (rc < 0)
+			goto out;
+		rc = -1;
+	}
+	{
+		const char *params[1] = {id};
+
+		if (adw_db_query_text(
+			conn, NULL,
+			"SELECT adw_json(a) FROM ai_developer_workflows a WHERE id = $1", 1, params,
+			&adw, err) < 0)
+			goto out;
+	}
+	{
+		struct adw_event ev = {.adw_id = id,
+				       .category = ADW_CAT_SYSTEM,
+				       .type = "AdwUpdated",
+				       .content = "status: pending (retry)"};
+
+		payload = cJSON_CreateObject();
+		cJSON_AddItemToObject(payload, "adw", cJSON_Parse(adw));
+		ev.payload = payload;
+		if (adw_event_insert(conn, &ev, NULL, err) < 0)
+			goto out;
+	}
+	if (adw_db_exec(conn, "COMMIT", 0, NULL, err) < 0)
+		goto out;
+	in_tx = false;
+	*json = adw;
+	adw = NULL;
+	rc = 0;
+out:
+	if (in_tx)
+		rollback(conn);
+	PQclear(res);
+	cJSON_Delete(payload);
+	free(id);
+	free(status);
+	free(from);
+	free(note);
+	free(adw);
+	return rc;
+}

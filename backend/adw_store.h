@@ -106,6 +106,20 @@ int adw_store_adw_fail(PGconn *conn, const char *id, const char *reason, bool *c
  */
 int adw_store_adw_unfinished(PGconn *conn, const char *host, char ***ids, pid_t **pids, int *n,
 			     struct adw_err *err) ADW_MUST_CHECK;
+/**
+ * Sends a failed or cancelled ADW (uuid or name) back to pending so that
+ * a supervisor runs it again from from_step (a step name), or, when
+ * from_step is NULL, from its first step that did not finish: finished
+ * steps before that point are not run again (their artifacts and verdict
+ * carry over); the steps from there on are reset. Errors, status and
+ * cancellation are cleared, metadata.retries counts the retries, and the
+ * thread and events record who asked (source: "api", "cli"). *json gets
+ * the ADW object (caller frees). Errors: NOT_FOUND, INVALID (from_step is
+ * not a step of the ADW), CONFLICT (the ADW is not failed or cancelled),
+ * UNAVAILABLE.
+ */
+int adw_store_adw_retry(PGconn *conn, const char *id_or_name, const char *from_step,
+			const char *source, char **json, struct adw_err *err) ADW_MUST_CHECK;
 /** True when s looks like a uuid (8-4-4-4-12 hex digits). */
 bool adw_store_is_uuid(const char *s);
 /** A kebab-case name from the first words of prompt (<= 40 bytes). Caller frees. */

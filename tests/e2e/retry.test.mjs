@@ -1,0 +1,99 @@
+// Retry (issue 5, "resume, not restart"): a failed or cancelled ADW runs
+// again from its first unfinished step (or a chosen one); finished steps
+// are never run twice and their plan and verdict carry over.
+import { test, before, after, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { startServer, api, waitForAdw, bin } from './lib/server.mjs';
+
+let srv;
+before(async () => { srv = await startServer({ prefix: 'retry' }); });
+after(async () => { await srv.stop(); srv.cleanup(); });
+
+const events = async (id) => (await api(srv.url, 'GET', `/api/adws/${id}/events?limit=5000`)).body.events;
+const starts = (ev, step) => ev.filter((e) => e.type === 'StepStart' && e.step === step).length;
+
+async function start(prompt, workflow = 'plan_build_review') {
+  const r = await api(srv.url, 'POST', '/api/adws', { workflow, prompt });
+  assert.equal(r.status, 201, r.text);
+  return r.body.adw;
+}
+
+describe('retry', () => {
+  test('a cancelled ADW resumes after its last finished step', async () => {
+    const adw = await start('Resume me [dry-run:delay=800]');
+    // Cancel while the build step runs: plan has finished.
+    for (;;) {
+      const a = (await api(srv.url, 'GET', `/api/adws/${adw.id}`)).body.adw;
+      if (a.current_step === 'build' && a.steps[0].status === 'completed') break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await api(srv.url, 'POST', `/api/adws/${adw.id}/cancel`, { reason: 'later' });
+    const cancelled = await waitForAdw(srv.url, adw.id);
+    assert.equal(cancelled.status, 'cancelled');
+    const plan = cancelled.steps[0];
+
+    const r = await api(srv.url, 'POST', `/api/adws/${adw.id}/retry`, {});
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.body.adw.status, 'pending');
+    assert.equal(r.body.adw.completed_steps, 1);
+    assert.equal(r.body.adw.cancel_reason, null);
+    assert.deepEqual(r.body.adw.steps.map((s) => s.status), ['completed', 'pending', 'pending']);
+    assert.equal(r.body.adw.artifacts.plan, plan.artifact);
+    const done = await waitForAdw(srv.url, adw.id, 30000);
+    assert.equal(done.status, 'completed', JSON.stringify(done));
+    assert.equal(done.verdict, 'PASS');
+    assert.deepEqual(done.steps[0], plan, 'the plan step is the first run\'s');
+    const ev = await events(adw.id);
+    assert.equal(starts(ev, 'plan'), 1, 'plan ran once');
+    assert.equal(starts(ev, 'build'), 2, 'build ran again from its start');
+    assert.ok(ev.some((e) => e.type === 'SystemInfo' && /plan step already finished by an earlier run/.test(e.content)));
+    // The build step of the second run was given the first run's plan.
+    const build2 = ev.filter((e) => e.type === 'StepStart' && e.step === 'build').pop();
+    assert.equal(build2.payload.plan_path, plan.artifact);
+    const thread = (await api(srv.url, 'GET', `/api/adws/${adw.id}/messages`)).body.messages;
+    assert.ok(thread.some((m) => /^Retry requested by user via api: runs again from the build step/.test(m.content)));
+  });
+
+  test('a failed ADW retried fails again where it failed, keeping what finished; counts retries', async () => {
+    const adw = await start('Break the build [dry-run:fail=build]', 'plan_build');
+    const failed = await waitForAdw(srv.url, adw.id);
+    assert.equal(failed.status, 'failed');
+    assert.equal(failed.error_step, 'build');
+    const r = await api(srv.url, 'POST', `/api/adws/${adw.id}/retry`, {});
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.body.adw.error, null);
+    const again = await waitForAdw(srv.url, adw.id, 30000);
+    assert.equal(again.status, 'failed');
+    assert.equal(again.error_count, 2);
+    const ev = await events(adw.id);
+    assert.equal(starts(ev, 'plan'), 1);
+    assert.equal(starts(ev, 'build'), 2);
+    const meta = JSON.parse(spawnSync('psql', ['-At', srv.dbUrl, '-c', `SELECT metadata FROM ai_developer_workflows WHERE id = '${adw.id}'`], { encoding: 'utf8' }).stdout);
+    assert.equal(meta.retries, 1);
+  });
+
+  test('--from-step runs that step and the ones after it again (CLI)', async () => {
+    const adw = await start('Review again');
+    const first = await waitForAdw(srv.url, adw.id, 30000);
+    assert.equal(first.status, 'completed');
+    // A completed ADW cannot be retried.
+    assert.equal((await api(srv.url, 'POST', `/api/adws/${adw.id}/retry`, {})).status, 409);
+    const c = await start('Cancelled early [dry-run:delay=3000]');
+    await waitForAdw(srv.url, c.id, 20000, ['in_progress']);
+    await api(srv.url, 'POST', `/api/adws/${c.id}/cancel`, {});
+    await waitForAdw(srv.url, c.id);
+    const env = { ...process.env, DATABASE_URL: srv.dbUrl, ADW_HOME: srv.home, ADW_WORKDIR: srv.workdir };
+    let r = spawnSync(bin.cli, ['retry', c.name, '--from-step', 'deploy'], { env, encoding: 'utf8' });
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /^adw: retry: 'deploy' is not a step of adw/);
+    r = spawnSync(bin.cli, ['retry', c.name, '--from-step', 'plan'], { env, encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`^adw ${c.name}: pending again \\(0 of 3 steps kept\\)`));
+    const done = await waitForAdw(srv.url, c.id, 40000);
+    assert.equal(done.status, 'completed');
+    assert.equal(spawnSync(bin.cli, ['retry'], { env }).status, 2);
+    assert.equal((await api(srv.url, 'POST', '/api/adws/no-such-adw/retry', {})).status, 404);
+    assert.equal((await api(srv.url, 'POST', `/api/adws/${c.id}/retry`, { from_step: 7 })).status, 422);
+  });
+});
