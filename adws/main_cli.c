@@ -48,6 +48,7 @@ static void usage(FILE *f)
 	    "Commands:\n"
 	    "  start WORKFLOW PROMPT [--dir DIR] [--name NAME] [--runtime R] [--model M] "
 	    "[--follow]\n"
+	    "        [--idempotency-key KEY]  refused (exit 1) while an unfinished ADW has KEY\n"
 	    "                         create an ADW; a running adw-server or `adw worker` runs it\n"
 	    "  trigger NAME WORKFLOW PROMPT DIR [MODEL]\n"
 	    "                         the original's manual trigger (same order), then start\n"
@@ -273,13 +274,13 @@ static int follow(struct cli *c, const char *id)
 }
 
 struct start_opts {
-	const char *dir, *name, *runtime, *model;
+	const char *dir, *name, *runtime, *model, *key;
 	bool follow;
 };
 
 static int parse_start_opts(int argc, char **argv, struct start_opts *o, struct cli *c)
 {
-	enum { O_DIR = 300, O_NAME, O_RUNTIME, O_MODEL, O_FOLLOW, O_JSON };
+	enum { O_DIR = 300, O_NAME, O_RUNTIME, O_MODEL, O_FOLLOW, O_JSON, O_KEY };
 	static const struct option opts[] = {
 	    {"dir", required_argument, NULL, O_DIR},
 	    {"name", required_argument, NULL, O_NAME},
@@ -287,6 +288,7 @@ static int parse_start_opts(int argc, char **argv, struct start_opts *o, struct 
 	    {"model", required_argument, NULL, O_MODEL},
 	    {"follow", no_argument, NULL, O_FOLLOW},
 	    {"json", no_argument, NULL, O_JSON},
+	    {"idempotency-key", required_argument, NULL, O_KEY},
 	    {NULL, 0, NULL, 0},
 	};
 	int ch;
@@ -294,6 +296,7 @@ static int parse_start_opts(int argc, char **argv, struct start_opts *o, struct 
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (ch) {
+		case O_KEY: o->key = optarg; break;
 		case O_DIR: o->dir = optarg; break;
 		case O_NAME: o->name = optarg; break;
 		case O_RUNTIME: o->runtime = optarg; break;
@@ -316,7 +319,8 @@ static int create(struct cli *c, const char *workflow, const char *prompt,
 			     .runtime = o->runtime,
 			     .model = o->model,
 			     .source = source,
-			     .status = status};
+			     .status = status,
+			     .idempotency_key = o->key};
 	struct adw_err err = {0};
 	char *json = NULL;
 

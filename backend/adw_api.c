@@ -147,7 +147,8 @@ static void post_adws(const struct adw_request *req, struct adw_reply *reply)
 	    str_field(root, "name", &in.name, reply) < 0 ||
 	    str_field(root, "working_dir", &in.working_dir, reply) < 0 ||
 	    str_field(root, "runtime", &in.runtime, reply) < 0 ||
-	    str_field(root, "model", &in.model, reply) < 0)
+	    str_field(root, "model", &in.model, reply) < 0 ||
+	    str_field(root, "idempotency_key", &in.idempotency_key, reply) < 0)
 		goto out;
 	if (!in.workflow) {
 		reply_err(reply, ADW_ERR_INVALID, "field 'workflow' is required%s", "");
@@ -161,6 +162,17 @@ static void post_adws(const struct adw_request *req, struct adw_reply *reply)
 	if (!conn)
 		goto out;
 	rc = adw_store_adw_create(conn, req->cfg, &in, &json, NULL, &err);
+	if (rc < 0 && err.code == ADW_ERR_CONFLICT && json) {
+		/* 409 with the unfinished ADW that holds the idempotency key. */
+		cJSON *body = cJSON_CreateObject(), *e = cJSON_AddObjectToObject(body, "error");
+
+		cJSON_AddStringToObject(e, "code", adw_errcode_name(err.code));
+		cJSON_AddStringToObject(e, "message", err.msg);
+		cJSON_AddItemToObject(body, "adw", cJSON_Parse(json));
+		reply_json(reply, 409, cJSON_PrintUnformatted(body));
+		cJSON_Delete(body);
+		goto out;
+	}
 	if (rc == 0)
 		wrapped = adw_xasprintf("{\"adw\":%s}", json);
 	finish(reply, rc, wrapped, &err, 201);

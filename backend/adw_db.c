@@ -73,8 +73,10 @@ static PGresult *checked(PGconn *conn, PGresult *res, struct adw_err *err)
 		return res;
 	state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
 	code = PQstatus(conn) == CONNECTION_BAD ? ADW_ERR_UNAVAILABLE : map_sqlstate(state);
-	adw_log_warn("query failed: sqlstate=%s %s", state ? state : "-",
-		     res ? PQresultErrorMessage(res) : PQerrorMessage(conn));
+	/* A unique violation is a conflict the caller answers (409), not a fault. */
+	adw_log_write(code == ADW_ERR_CONFLICT ? ADW_LOG_DEBUG : ADW_LOG_WARN,
+		      "query failed: sqlstate=%s %s", state ? state : "-",
+		      res ? PQresultErrorMessage(res) : PQerrorMessage(conn));
 	switch (code) {
 	case ADW_ERR_UNAVAILABLE: adw_err_set(err, code, "database unavailable"); break;
 	case ADW_ERR_CONFLICT: adw_err_set(err, code, "conflicts with an existing row"); break;

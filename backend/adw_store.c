@@ -131,6 +131,38 @@ static void rollback(PGconn *conn)
 	PQclear(PQexec(conn, "ROLLBACK"));
 }
 
+/*
+ * The unfinished ADW holding in->idempotency_key: -1 with CONFLICT and
+ * *json and *id set (either may be NULL), 1 when there is none any more, -1
+ * with another error.
+ */
+static int existing_by_key(PGconn *conn, const struct adw_new *in, char **json, char **id,
+			   struct adw_err *err)
+{
+	const char *params[1] = {in->idempotency_key};
+	PGresult *res =
+	    adw_db_query(conn,
+			 "SELECT a.id, a.adw_name, adw_json(a) FROM ai_developer_workflows a "
+			 "WHERE idempotency_key = $1 AND status NOT IN ('completed', "
+			 "'failed', 'cancelled')",
+			 1, params, err);
+
+	if (!res)
+		return -1;
+	if (PQntuples(res) == 0) {
+		PQclear(res);
+		return 1;
+	}
+	adw_err_set(err, ADW_ERR_CONFLICT, "an unfinished adw has idempotency key '%s': %s (%s)",
+		    in->idempotency_key, PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 0));
+	if (json)
+		*json = adw_db_strdup(res, 0, 2);
+	if (id)
+		*id = adw_db_strdup(res, 0, 0);
+	PQclear(res);
+	return -1;
+}
+
 int adw_store_adw_create(PGconn *conn, const struct adw_config *cfg, const struct adw_new *in,
 			 char **json, char **id, struct adw_err *err)
 {
@@ -166,6 +198,13 @@ int adw_store_adw_create(PGconn *conn, const struct adw_config *cfg, const struc
 		adw_err_set(err, ADW_ERR_INVALID, "prompt is over %d bytes", ADW_STORE_PROMPT_MAX);
 		goto out;
 	}
+	if (in->idempotency_key &&
+	    (!*in->idempotency_key || strlen(in->idempotency_key) > ADW_STORE_KEY_MAX ||
+	     !adw_event_utf8_valid(in->idempotency_key))) {
+		adw_err_set(err, ADW_ERR_INVALID, "idempotency_key must be 1-%d bytes of UTF-8",
+			    ADW_STORE_KEY_MAX);
+		goto out;
+	}
 	if (!adw_config_runtime_known(runtime)) {
 		adw_err_set(err, ADW_ERR_INVALID, "unknown runtime '%s' (known: claude, dry-run)",
 			    runtime);
@@ -199,7 +238,7 @@ int adw_store_adw_create(PGconn *conn, const struct adw_config *cfg, const struc
 		in_tx = true;
 	}
 	{
-		const char *params[11] = {name,
+		const char *params[12] = {name,
 					  wf.name,
 					  wf.description,
 					  in->prompt,
@@ -209,16 +248,36 @@ int adw_store_adw_create(PGconn *conn, const struct adw_config *cfg, const struc
 					  total,
 					  meta,
 					  in->status ? in->status : "pending",
-					  in->redirected_from};
+					  in->redirected_from,
+					  in->idempotency_key};
 
-		res = adw_db_query(conn,
-				   "INSERT INTO ai_developer_workflows (adw_name, workflow_type, "
-				   "description, prompt, working_dir, runtime, model, total_steps, "
-				   "metadata, status, redirected_from, input_data) "
-				   "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, "
-				   "json_build_object('prompt', $4::text, 'working_dir', $5::text, "
-				   "'model', $7::text, 'runtime', $6::text)) RETURNING id",
-				   11, params, err);
+		res =
+		    adw_db_query(conn,
+				 "INSERT INTO ai_developer_workflows (adw_name, workflow_type, "
+				 "description, prompt, working_dir, runtime, model, total_steps, "
+				 "metadata, status, redirected_from, idempotency_key, input_data) "
+				 "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, "
+				 "json_build_object('prompt', $4::text, 'working_dir', $5::text, "
+				 "'model', $7::text, 'runtime', $6::text)) RETURNING id",
+				 12, params, err);
+		if (!res && err->code == ADW_ERR_CONFLICT && in->idempotency_key) {
+			if (in_tx) {
+				rollback(conn);
+				in_tx = false;
+			}
+			rc = existing_by_key(conn, in, json, id, err);
+			if (rc == 1 && !in->in_transaction) {
+				/* It ended in between: the key is free again. */
+				struct adw_new again = *in;
+
+				rc = adw_store_adw_create(conn, cfg, &again, json, id, err);
+			} else if (rc == 1) {
+				rc = adw_err_set(err, ADW_ERR_CONFLICT,
+						 "idempotency key '%s' is taken",
+						 in->idempotency_key);
+			}
+			goto out;
+		}
 		if (!res)
 			goto out;
 		new_id = adw_xstrdup(PQgetvalue(res, 0, 0));

@@ -19,6 +19,7 @@
 #define ADW_STORE_LIST_MAX 1000		  /* largest ?limit= for lists */
 #define ADW_STORE_EVENTS_MAX 5000	  /* largest ?limit= for events */
 #define ADW_STORE_PROMPT_MAX (256 * 1024) /* bytes of an ADW prompt */
+#define ADW_STORE_KEY_MAX 200		  /* bytes of an idempotency key */
 
 /** A request to create an ADW; NULL fields take their defaults. */
 struct adw_new {
@@ -31,6 +32,8 @@ struct adw_new {
 	const char *source;	     /* who asked: "api", "chat", "cli" (recorded in metadata) */
 	const char *status;	     /* initial status: NULL = "pending" (a supervisor claims it) */
 	const char *redirected_from; /* uuid of the ADW this one replaces, or NULL */
+	const char *idempotency_key; /* 1..ADW_STORE_KEY_MAX bytes, or NULL: refused while an
+					unfinished ADW has the same key */
 	bool in_transaction;	     /* the caller holds a transaction: no BEGIN/COMMIT here */
 };
 
@@ -39,7 +42,11 @@ struct adw_new {
  * in one transaction (nothing is written when anything fails). *json gets
  * the ADW object and *id its uuid (either may be NULL; caller frees).
  * Errors: INVALID (unknown workflow listing the known ones, empty prompt,
- * bad working dir, unknown runtime, bad name), UNAVAILABLE.
+ * bad working dir, unknown runtime, bad name, bad idempotency key),
+ * CONFLICT when an unfinished ADW has the same idempotency key — *json and
+ * *id then get that ADW (the partial unique index of migration 006 decides;
+ * outside a caller's transaction a key freed meanwhile is retried once),
+ * UNAVAILABLE.
  */
 int adw_store_adw_create(PGconn *conn, const struct adw_config *cfg, const struct adw_new *in,
 			 char **json, char **id, struct adw_err *err) ADW_MUST_CHECK;

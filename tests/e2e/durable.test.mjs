@@ -1,6 +1,7 @@
-// Retry (issue 5, "resume, not restart"): a failed or cancelled ADW runs
-// again from its first unfinished step (or a chosen one); finished steps
-// are never run twice and their plan and verdict carry over.
+// Durable execution (issue 5), the parts built so far. Retry ("resume, not
+// restart"): a failed or cancelled ADW runs again from its first unfinished
+// step (or a chosen one); finished steps are never run twice and their plan
+// and verdict carry over. Idempotent starts: one unfinished ADW per key.
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -95,5 +96,52 @@ describe('retry', () => {
     assert.equal(spawnSync(bin.cli, ['retry'], { env }).status, 2);
     assert.equal((await api(srv.url, 'POST', '/api/adws/no-such-adw/retry', {})).status, 404);
     assert.equal((await api(srv.url, 'POST', `/api/adws/${c.id}/retry`, { from_step: 7 })).status, 422);
+  });
+});
+
+describe('idempotent starts', () => {
+  test('a second start with the key of an unfinished ADW answers 409 with it; an ended one frees the key', async () => {
+    const body = { workflow: 'plan_build', prompt: 'Once only [dry-run:delay=600]', idempotency_key: 'deploy-42' };
+    const first = await api(srv.url, 'POST', '/api/adws', body);
+    assert.equal(first.status, 201, first.text);
+    const second = await api(srv.url, 'POST', '/api/adws', body);
+    assert.equal(second.status, 409, second.text);
+    assert.equal(second.body.error.code, 'conflict');
+    assert.match(second.body.error.message, /idempotency key 'deploy-42'/);
+    assert.equal(second.body.adw.id, first.body.adw.id);
+    const other = await api(srv.url, 'POST', '/api/adws', { ...body, idempotency_key: 'deploy-43' });
+    assert.equal(other.status, 201);
+    await waitForAdw(srv.url, first.body.adw.id, 30000);
+    const third = await api(srv.url, 'POST', '/api/adws', body);
+    assert.equal(third.status, 201, 'the key is free once the first ADW ended');
+    await waitForAdw(srv.url, third.body.adw.id, 30000);
+    await waitForAdw(srv.url, other.body.adw.id, 30000);
+  });
+
+  test('concurrent starts with one key: exactly one is created', async () => {
+    const body = { workflow: 'plan_build', prompt: 'Raced [dry-run:delay=600]', idempotency_key: 'race-1' };
+    const all = await Promise.all(Array.from({ length: 12 }, () => api(srv.url, 'POST', '/api/adws', body)));
+    const created = all.filter((r) => r.status === 201);
+    assert.equal(created.length, 1, all.map((r) => r.status).join(','));
+    for (const r of all.filter((x) => x.status !== 201)) {
+      assert.equal(r.status, 409, r.text);
+      assert.equal(r.body.adw.id, created[0].body.adw.id);
+    }
+    await waitForAdw(srv.url, created[0].body.adw.id, 30000);
+  });
+
+  test('bad keys are refused and write nothing; the CLI takes --idempotency-key', async () => {
+    for (const k of ['', 'x'.repeat(201), 5]) {
+      const r = await api(srv.url, 'POST', '/api/adws', { workflow: 'plan_build', prompt: 'Bad key', idempotency_key: k });
+      assert.equal(r.status, 422, r.text);
+    }
+    const env = { ...process.env, DATABASE_URL: srv.dbUrl, ADW_HOME: srv.home, ADW_WORKDIR: srv.workdir };
+    let r = spawnSync(bin.cli, ['start', 'plan_build', 'From cron [dry-run:delay=600]', '--idempotency-key', 'cron-7'], { env, encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    const id = r.stdout.match(/([0-9a-f-]{36})/)[1];
+    r = spawnSync(bin.cli, ['start', 'plan_build', 'From cron again', '--idempotency-key', 'cron-7'], { env, encoding: 'utf8' });
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, new RegExp(`^adw: start: an unfinished adw has idempotency key 'cron-7': .* \\(${id}\\)`));
+    await waitForAdw(srv.url, id, 30000);
   });
 });
