@@ -757,7 +757,9 @@ int adw_claude_run_step(const struct adw_step_ctx *ctx, struct adw_step_result *
 		goto out;
 	}
 	cr.chunk = adw_xmalloc(READ_CHUNK);
-	if (ctx->timeout_s > 0)
+	if (ctx->timeout_ms > 0)
+		cr.deadline = now_ms() + ctx->timeout_ms;
+	else if (ctx->timeout_s > 0)
 		cr.deadline = now_ms() + ctx->timeout_s * 1000LL;
 	/* The resumed session has the task; the reminder keeps the contract in view. */
 	resume_prompt = ctx->artifact

@@ -103,12 +103,16 @@ static void take_instructions(const struct adw_step_ctx *ctx)
 
 /*
  * Waits ms (0: only looks) while obeying the runner: instructions are
- * taken, a pause waits in ctx->pause() (its time does not count). Returns
- * 0, or -1 when the ADW is cancelled.
+ * taken, a pause waits in ctx->pause() (its time does not count, for the
+ * wait nor for *deadline, the step's monotonic time limit or 0). Returns 0,
+ * -1 when the ADW is cancelled, -2 when the step's time is up.
  */
-static int steered_wait(const struct adw_step_ctx *ctx, long ms)
+static int steered_wait(const struct adw_step_ctx *ctx, long ms, long long *deadline)
 {
 	long long end = now_ms() + ms;
+
+	if (*deadline && end > *deadline)
+		end = *deadline;
 
 	for (;;) {
 		enum adw_step_order order;
@@ -123,15 +127,19 @@ static int steered_wait(const struct adw_step_ctx *ctx, long ms)
 		if (order == ADW_STEP_CANCEL)
 			return -1;
 		if (order == ADW_STEP_PAUSE && ctx->pause) {
-			left = end - now_ms();
+			long long t0 = now_ms();
+
+			left = end - t0;
 			if (ctx->pause(ctx->emit_ud) != ADW_STEP_RUN)
 				return -1;
 			end = now_ms() + (left > 0 ? left : 0);
+			if (*deadline)
+				*deadline += now_ms() - t0;
 			continue;
 		}
 		left = end - now_ms();
 		if (left <= 0)
-			return 0;
+			return *deadline && now_ms() >= *deadline ? -2 : 0;
 		if (poll(&p, p.fd >= 0 ? 1 : 0,
 			 (int)(left < ADW_STEP_TICK_MS ? left : ADW_STEP_TICK_MS)) < 0 &&
 		    errno != EINTR)
@@ -290,6 +298,10 @@ int adw_dryrun_run_step(const struct adw_step_ctx *ctx, struct adw_step_result *
 	char *text = NULL, *msg = NULL, *answer = NULL;
 	cJSON *p;
 	long ms = delay ? strtol(delay, NULL, 10) : 0;
+	long long deadline = ctx->timeout_ms > 0  ? now_ms() + ctx->timeout_ms
+			     : ctx->timeout_s > 0 ? now_ms() + ctx->timeout_s * 1000LL
+						  : 0;
+	int waited;
 
 	memset(res, 0, sizeof(*res));
 	res->session_id = adw_xstrdup(ctx->session_id);
@@ -297,11 +309,13 @@ int adw_dryrun_run_step(const struct adw_step_ctx *ctx, struct adw_step_result *
 	emit(ctx, ADW_CAT_SYSTEM, "SystemInfo", msg, dry_payload(ctx));
 	free(msg);
 	msg = NULL;
-	if (steered_wait(ctx, ms > 0 && ms <= 600000 ? ms : 0) < 0) {
-		res->error = adw_xstrdup("step cancelled");
+	if ((waited = steered_wait(ctx, ms > 0 && ms <= 600000 ? ms : 0, &deadline)) < 0) {
+		res->error = waited == -2
+				 ? adw_xasprintf("step timed out after %d s", ctx->timeout_s)
+				 : adw_xstrdup("step cancelled");
 	} else if (ask_marker(ctx, res, &answer) < 0) {
 		/* res->error says why */
-	} else if (steered_wait(ctx, 0) < 0) {
+	} else if (steered_wait(ctx, 0, &deadline) == -1) {
 		res->error = adw_xstrdup("step cancelled");
 	} else if (failstep && strcmp(failstep, ctx->step) == 0) {
 		res->error =

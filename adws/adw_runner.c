@@ -39,6 +39,11 @@ struct runner {
 	char short_id[9];
 	struct adw_workflow wf;
 	bool *done; /* per step: finished by an earlier run (completed or skipped) */
+	int timeout_s, step_timeout_s; /* limits of the run and of a step; 0 = none */
+	double max_cost_usd;	       /* USD budget; 0 = none */
+	bool budget_waived;	       /* a person chose to go on past the budget */
+	long long deadline_ms;	       /* monotonic end of this run; 0 = none */
+	bool run_timed_out;	       /* the step's time was cut to the run's deadline */
 	char *plan_path, *review_path;
 	enum adw_verdict verdict;
 	const char *step;	      /* the running step, for events */
@@ -796,13 +801,15 @@ static int load(struct runner *r, struct adw_err *err)
 	if (gethostname(host, sizeof(host) - 1) < 0)
 		snprintf(host, sizeof(host), "localhost");
 	/* Take the ADW over: pending (foreground run) or claimed by a supervisor. */
-	res = adw_db_query(r->conn,
-			   "UPDATE ai_developer_workflows SET status = 'in_progress', "
-			   "worker_pid = $2::int, worker_host = COALESCE(worker_host, $3), "
-			   "started_at = COALESCE(started_at, now()) "
-			   "WHERE id = $1 AND status IN ('pending', 'in_progress') "
-			   "RETURNING adw_name, prompt, working_dir, runtime, model, workflow_type",
-			   3, params, err);
+	res =
+	    adw_db_query(r->conn,
+			 "UPDATE ai_developer_workflows SET status = 'in_progress', "
+			 "worker_pid = $2::int, worker_host = COALESCE(worker_host, $3), "
+			 "started_at = COALESCE(started_at, now()) "
+			 "WHERE id = $1 AND status IN ('pending', 'in_progress') "
+			 "RETURNING adw_name, prompt, working_dir, runtime, model, workflow_type, "
+			 "timeout_s, step_timeout_s, max_cost_usd",
+			 3, params, err);
 	if (!res)
 		return -1;
 	if (PQntuples(res) == 0) {
@@ -816,6 +823,11 @@ static int load(struct runner *r, struct adw_err *err)
 	r->runtime = adw_db_strdup(res, 0, 3);
 	r->model = adw_db_strdup(res, 0, 4);
 	r->workflow_type = adw_db_strdup(res, 0, 5);
+	r->timeout_s = PQgetisnull(res, 0, 6) ? 0 : atoi(PQgetvalue(res, 0, 6));
+	r->step_timeout_s = PQgetisnull(res, 0, 7) ? 0 : atoi(PQgetvalue(res, 0, 7));
+	r->max_cost_usd = PQgetisnull(res, 0, 8) ? 0 : strtod(PQgetvalue(res, 0, 8), NULL);
+	if (r->timeout_s)
+		r->deadline_ms = now_ms() + r->timeout_s * 1000LL;
 	PQclear(res);
 	memcpy(r->short_id, r->id, 8);
 	r->short_id[8] = '\0';
@@ -1066,6 +1078,89 @@ static int run_runtime(struct runner *r, const struct adw_step_ctx *ctx,
 }
 
 /*
+ * The time limit of the next step in ms (0 = none): step_timeout_s, cut to
+ * what is left of the run's timeout_s.
+ */
+static long long step_time(struct runner *r)
+{
+	long long t = r->step_timeout_s * 1000LL;
+
+	r->run_timed_out = false;
+	if (r->deadline_ms) {
+		long long left = r->deadline_ms - now_ms();
+
+		if (left < 1)
+			left = 1;
+		if (!t || left < t) {
+			t = left;
+			r->run_timed_out = true;
+		}
+	}
+	return t;
+}
+
+/*
+ * The limits before step i: the run's timeout, and the cost budget — when
+ * it is spent a person is asked whether to go on (default: stop). Returns
+ * 0 to go on, 1 when the ADW was cancelled meanwhile, -1 when it must fail
+ * (*why set).
+ */
+static int limits_check(struct runner *r, char **why)
+{
+	struct adw_err err = {0};
+	const char *params[1] = {r->id};
+	char *cost_s = NULL, *answer = NULL, *reason = NULL;
+	double cost;
+	int rc = 0;
+
+	if (r->deadline_ms && now_ms() >= r->deadline_ms) {
+		*why = adw_xasprintf("the adw timed out after %d s (timeout_s)", r->timeout_s);
+		return -1;
+	}
+	if (!r->max_cost_usd || r->budget_waived)
+		return 0;
+	flush(r);
+	if (adw_db_query_text(r->conn, NULL,
+			      "SELECT cost_usd::text FROM ai_developer_workflows WHERE id = $1", 1,
+			      params, &cost_s, &err) < 0)
+		return 0; /* the database is away: the next step's records will say so */
+	cost = strtod(cost_s, NULL);
+	free(cost_s);
+	if (cost < r->max_cost_usd)
+		return 0;
+	{
+		const char *opts[2] = {"continue", "stop"};
+		char *q = adw_xasprintf("The cost budget of $%g is spent ($%.4f so far). Go on "
+					"with the remaining steps?",
+					r->max_cost_usd, cost);
+		struct adw_question_req req = {.question = q,
+					       .options = opts,
+					       .noptions = 2,
+					       .context = "max_cost_usd of this ADW",
+					       .default_answer = "stop"};
+
+		system_event(r, NULL, "SystemWarning", NULL, "Cost budget of $%g reached ($%.4f)",
+			     r->max_cost_usd, cost);
+		if (ask_cb(r, &req, &answer, &reason) < 0)
+			rc = r->cancel ? 1 : -1;
+		else if (strcmp(answer, "continue") == 0)
+			r->budget_waived = true;
+		else
+			rc = -1;
+		free(q);
+	}
+	if (rc < 0)
+		*why =
+		    adw_xasprintf("the cost budget of $%g was reached ($%.4f spent)%s%s",
+				  r->max_cost_usd, cost, reason ? ": " : "", reason ? reason : "");
+	else if (r->budget_waived)
+		note(r, "Going on past the cost budget of $%g, as answered", r->max_cost_usd);
+	free(answer);
+	free(reason);
+	return rc;
+}
+
+/*
  * Runs step i. Returns 0 when it succeeded, 1 when the ADW was cancelled
  * meanwhile, -1 when the ADW must fail (*why set).
  */
@@ -1119,6 +1214,8 @@ static int run_step(struct runner *r, int i, char **why)
 		    .working_dir = r->workdir,
 		    .model = r->model,
 		    .session_id = session,
+		    .timeout_s = r->step_timeout_s,
+		    .timeout_ms = step_time(r),
 		    .artifact = artifact,
 		    .plan_path = r->plan_path,
 		    .review_path = r->review_path,
@@ -1144,8 +1241,11 @@ static int run_step(struct runner *r, int i, char **why)
 			adw_log_warn("adw=%s prompt not recorded: %s", r->id, err.msg);
 		if (run_runtime(r, &ctx, &res) < 0 || !res.ok || r->cancel) {
 			error = r->cancel ? adw_xasprintf("step cancelled: %s", r->cancel_reason)
-					  : adw_xstrdup(res.error ? res.error
-								  : "the agent reported an error");
+				: r->run_timed_out && res.error && strstr(res.error, "timed out")
+				    ? adw_xasprintf("the adw timed out after %d s (timeout_s)",
+						    r->timeout_s)
+				    : adw_xstrdup(res.error ? res.error
+							    : "the agent reported an error");
 		} else if (artifact) {
 			if (adw_report_read(artifact, REPORT_MAX, &report, &err) < 0) {
 				error = adw_xasprintf(
@@ -1399,6 +1499,8 @@ int adw_runner_run(const struct adw_config *cfg, const char *conninfo, const cha
 			}
 			continue;
 		}
+		if (limits_check(&r, &why) != 0 || r.cancel)
+			break;
 		if (run_step(&r, i, &why) != 0)
 			break;
 	}

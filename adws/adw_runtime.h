@@ -70,6 +70,8 @@ struct adw_step_ctx {
 	const char *plan_path;	 /* absolute path of the plan, or NULL */
 	const char *review_path; /* absolute path of the review report, or NULL */
 	int timeout_s;		 /* wall-clock limit of the step; 0 = none */
+	long long timeout_ms;	 /* when > 0, the exact limit in ms (timeout_s is then what
+				    messages say); a run's own timeout cuts steps to the ms */
 	adw_emit_fn emit;
 	void *emit_ud;
 	/*

@@ -49,6 +49,7 @@ static void usage(FILE *f)
 	    "  start WORKFLOW PROMPT [--dir DIR] [--name NAME] [--runtime R] [--model M] "
 	    "[--follow]\n"
 	    "        [--idempotency-key KEY]  refused (exit 1) while an unfinished ADW has KEY\n"
+	    "        [--timeout S] [--step-timeout S] [--max-cost USD]   limits of the run\n"
 	    "                         create an ADW; a running adw-server or `adw worker` runs it\n"
 	    "  trigger NAME WORKFLOW PROMPT DIR [MODEL]\n"
 	    "                         the original's manual trigger (same order), then start\n"
@@ -275,12 +276,25 @@ static int follow(struct cli *c, const char *id)
 
 struct start_opts {
 	const char *dir, *name, *runtime, *model, *key;
+	int timeout_s, step_timeout_s;
+	double max_cost_usd;
 	bool follow;
 };
 
 static int parse_start_opts(int argc, char **argv, struct start_opts *o, struct cli *c)
 {
-	enum { O_DIR = 300, O_NAME, O_RUNTIME, O_MODEL, O_FOLLOW, O_JSON, O_KEY };
+	enum {
+		O_DIR = 300,
+		O_NAME,
+		O_RUNTIME,
+		O_MODEL,
+		O_FOLLOW,
+		O_JSON,
+		O_KEY,
+		O_TIMEOUT,
+		O_STEP_TIMEOUT,
+		O_MAX_COST
+	};
 	static const struct option opts[] = {
 	    {"dir", required_argument, NULL, O_DIR},
 	    {"name", required_argument, NULL, O_NAME},
@@ -289,14 +303,38 @@ static int parse_start_opts(int argc, char **argv, struct start_opts *o, struct 
 	    {"follow", no_argument, NULL, O_FOLLOW},
 	    {"json", no_argument, NULL, O_JSON},
 	    {"idempotency-key", required_argument, NULL, O_KEY},
+	    {"timeout", required_argument, NULL, O_TIMEOUT},
+	    {"step-timeout", required_argument, NULL, O_STEP_TIMEOUT},
+	    {"max-cost", required_argument, NULL, O_MAX_COST},
 	    {NULL, 0, NULL, 0},
 	};
+	char *end;
+	long n;
 	int ch;
 
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (ch) {
 		case O_KEY: o->key = optarg; break;
+		case O_TIMEOUT:
+		case O_STEP_TIMEOUT:
+			n = strtol(optarg, &end, 10);
+			if (*end || n < 1 || n > ADW_STORE_TIMEOUT_MAX) {
+				die_usage("bad value '%s' for the timeout: expected 1..604800 s",
+					  optarg);
+				return -1;
+			}
+			*(ch == O_TIMEOUT ? &o->timeout_s : &o->step_timeout_s) = (int)n;
+			break;
+		case O_MAX_COST:
+			o->max_cost_usd = strtod(optarg, &end);
+			if (*end || !(o->max_cost_usd > 0) ||
+			    o->max_cost_usd > ADW_STORE_BUDGET_MAX) {
+				die_usage("bad value '%s' for '--max-cost': expected USD above 0",
+					  optarg);
+				return -1;
+			}
+			break;
 		case O_DIR: o->dir = optarg; break;
 		case O_NAME: o->name = optarg; break;
 		case O_RUNTIME: o->runtime = optarg; break;
@@ -320,7 +358,10 @@ static int create(struct cli *c, const char *workflow, const char *prompt,
 			     .model = o->model,
 			     .source = source,
 			     .status = status,
-			     .idempotency_key = o->key};
+			     .idempotency_key = o->key,
+			     .timeout_s = o->timeout_s,
+			     .step_timeout_s = o->step_timeout_s,
+			     .max_cost_usd = o->max_cost_usd};
 	struct adw_err err = {0};
 	char *json = NULL;
 

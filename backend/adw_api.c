@@ -5,6 +5,7 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <libpq-fe.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,6 +91,33 @@ static int str_field(const cJSON *obj, const char *name, const char **out, struc
 	return 0;
 }
 
+/*
+ * Optional number field in (lo, hi] (an integer in [lo, hi] when integer):
+ * *out is 0 when absent or null; -1 with 422 when it is anything else.
+ */
+static int num_field(const cJSON *obj, const char *name, double lo, double hi, bool integer,
+		     double *out, struct adw_reply *reply)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
+	double d;
+	struct adw_err err = {0};
+
+	*out = 0;
+	if (!v || cJSON_IsNull(v))
+		return 0;
+	d = cJSON_IsNumber(v) ? v->valuedouble : 0;
+	if (!cJSON_IsNumber(v) || (integer && (d != (double)(long long)d || d < lo)) ||
+	    (!integer && !(d > lo)) || d > hi) {
+		adw_err_set(&err, ADW_ERR_INVALID, "field '%s' must be %s %s%g and at most %g",
+			    name, integer ? "an integer" : "a number", integer ? "from " : "above ",
+			    lo, hi);
+		adw_http_error(reply, &err);
+		return -1;
+	}
+	*out = d;
+	return 0;
+}
+
 static PGconn *db(const struct adw_request *req, struct adw_reply *reply)
 {
 	struct adw_err err = {0};
@@ -136,6 +164,7 @@ static void post_adws(const struct adw_request *req, struct adw_reply *reply)
 	cJSON *root = body_object(req, reply);
 	struct adw_new in = {.source = "api"};
 	struct adw_err err = {0};
+	double timeout, step_timeout;
 	char *json = NULL, *wrapped = NULL;
 	PGconn *conn;
 	int rc;
@@ -148,8 +177,15 @@ static void post_adws(const struct adw_request *req, struct adw_reply *reply)
 	    str_field(root, "working_dir", &in.working_dir, reply) < 0 ||
 	    str_field(root, "runtime", &in.runtime, reply) < 0 ||
 	    str_field(root, "model", &in.model, reply) < 0 ||
-	    str_field(root, "idempotency_key", &in.idempotency_key, reply) < 0)
+	    str_field(root, "idempotency_key", &in.idempotency_key, reply) < 0 ||
+	    num_field(root, "timeout_s", 1, ADW_STORE_TIMEOUT_MAX, true, &timeout, reply) < 0 ||
+	    num_field(root, "step_timeout_s", 1, ADW_STORE_TIMEOUT_MAX, true, &step_timeout,
+		      reply) < 0 ||
+	    num_field(root, "max_cost_usd", 0, ADW_STORE_BUDGET_MAX, false, &in.max_cost_usd,
+		      reply) < 0)
 		goto out;
+	in.timeout_s = (int)timeout;
+	in.step_timeout_s = (int)step_timeout;
 	if (!in.workflow) {
 		reply_err(reply, ADW_ERR_INVALID, "field 'workflow' is required%s", "");
 		goto out;

@@ -171,7 +171,7 @@ int adw_store_adw_create(PGconn *conn, const struct adw_config *cfg, const struc
 	char *workdir = NULL, *name = NULL, *new_id = NULL, *adw = NULL, *meta = NULL;
 	const char *runtime = in->runtime ? in->runtime : cfg->runtime;
 	const char *model = in->model && *in->model ? in->model : cfg->model;
-	char total[16];
+	char total[16], limits[3][32] = {"", "", ""};
 	PGresult *res = NULL;
 	cJSON *m = NULL, *payload = NULL;
 	bool in_tx = false;
@@ -205,6 +205,19 @@ int adw_store_adw_create(PGconn *conn, const struct adw_config *cfg, const struc
 			    ADW_STORE_KEY_MAX);
 		goto out;
 	}
+	if (in->timeout_s < 0 || in->timeout_s > ADW_STORE_TIMEOUT_MAX || in->step_timeout_s < 0 ||
+	    in->step_timeout_s > ADW_STORE_TIMEOUT_MAX) {
+		adw_err_set(err, ADW_ERR_INVALID,
+			    "timeout_s and step_timeout_s must be 1..%d seconds",
+			    ADW_STORE_TIMEOUT_MAX);
+		goto out;
+	}
+	if (!(in->max_cost_usd >= 0 && in->max_cost_usd <= ADW_STORE_BUDGET_MAX)) {
+		adw_err_set(err, ADW_ERR_INVALID,
+			    "max_cost_usd must be more than 0 and at most %.0f",
+			    ADW_STORE_BUDGET_MAX);
+		goto out;
+	}
 	if (!adw_config_runtime_known(runtime)) {
 		adw_err_set(err, ADW_ERR_INVALID, "unknown runtime '%s' (known: claude, dry-run)",
 			    runtime);
@@ -228,6 +241,12 @@ int adw_store_adw_create(PGconn *conn, const struct adw_config *cfg, const struc
 	if (adw_buf_adds(&steps, "}") < 0)
 		goto out;
 	snprintf(total, sizeof(total), "%d", wf.nsteps);
+	if (in->timeout_s)
+		snprintf(limits[0], sizeof(limits[0]), "%d", in->timeout_s);
+	if (in->step_timeout_s)
+		snprintf(limits[1], sizeof(limits[1]), "%d", in->step_timeout_s);
+	if (in->max_cost_usd > 0)
+		snprintf(limits[2], sizeof(limits[2]), "%.6f", in->max_cost_usd);
 	m = cJSON_CreateObject();
 	cJSON_AddStringToObject(m, "source", in->source ? in->source : "api");
 	meta = cJSON_PrintUnformatted(m);
@@ -238,7 +257,7 @@ int adw_store_adw_create(PGconn *conn, const struct adw_config *cfg, const struc
 		in_tx = true;
 	}
 	{
-		const char *params[12] = {name,
+		const char *params[15] = {name,
 					  wf.name,
 					  wf.description,
 					  in->prompt,
@@ -249,17 +268,21 @@ int adw_store_adw_create(PGconn *conn, const struct adw_config *cfg, const struc
 					  meta,
 					  in->status ? in->status : "pending",
 					  in->redirected_from,
-					  in->idempotency_key};
+					  in->idempotency_key,
+					  limits[0][0] ? limits[0] : NULL,
+					  limits[1][0] ? limits[1] : NULL,
+					  limits[2][0] ? limits[2] : NULL};
 
-		res =
-		    adw_db_query(conn,
-				 "INSERT INTO ai_developer_workflows (adw_name, workflow_type, "
-				 "description, prompt, working_dir, runtime, model, total_steps, "
-				 "metadata, status, redirected_from, idempotency_key, input_data) "
-				 "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, "
-				 "json_build_object('prompt', $4::text, 'working_dir', $5::text, "
-				 "'model', $7::text, 'runtime', $6::text)) RETURNING id",
-				 12, params, err);
+		res = adw_db_query(conn,
+				   "INSERT INTO ai_developer_workflows (adw_name, workflow_type, "
+				   "description, prompt, working_dir, runtime, model, total_steps, "
+				   "metadata, status, redirected_from, idempotency_key, timeout_s, "
+				   "step_timeout_s, max_cost_usd, input_data) "
+				   "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, "
+				   "$13::int, $14::int, $15::numeric, "
+				   "json_build_object('prompt', $4::text, 'working_dir', $5::text, "
+				   "'model', $7::text, 'runtime', $6::text)) RETURNING id",
+				   15, params, err);
 		if (!res && err->code == ADW_ERR_CONFLICT && in->idempotency_key) {
 			if (in_tx) {
 				rollback(conn);

@@ -20,6 +20,8 @@
 #define ADW_STORE_EVENTS_MAX 5000	  /* largest ?limit= for events */
 #define ADW_STORE_PROMPT_MAX (256 * 1024) /* bytes of an ADW prompt */
 #define ADW_STORE_KEY_MAX 200		  /* bytes of an idempotency key */
+#define ADW_STORE_TIMEOUT_MAX (7 * 86400) /* s: the longest timeout_s / step_timeout_s */
+#define ADW_STORE_BUDGET_MAX 1000000.0	  /* USD: the largest max_cost_usd */
 
 /** A request to create an ADW; NULL fields take their defaults. */
 struct adw_new {
@@ -34,6 +36,9 @@ struct adw_new {
 	const char *redirected_from; /* uuid of the ADW this one replaces, or NULL */
 	const char *idempotency_key; /* 1..ADW_STORE_KEY_MAX bytes, or NULL: refused while an
 					unfinished ADW has the same key */
+	int timeout_s;		     /* s one run may take (1..ADW_STORE_TIMEOUT_MAX); 0 = none */
+	int step_timeout_s;	     /* s one step may take (1..ADW_STORE_TIMEOUT_MAX); 0 = none */
+	double max_cost_usd;	     /* USD budget (0 < x <= ADW_STORE_BUDGET_MAX); 0 = none */
 	bool in_transaction;	     /* the caller holds a transaction: no BEGIN/COMMIT here */
 };
 
@@ -42,7 +47,8 @@ struct adw_new {
  * in one transaction (nothing is written when anything fails). *json gets
  * the ADW object and *id its uuid (either may be NULL; caller frees).
  * Errors: INVALID (unknown workflow listing the known ones, empty prompt,
- * bad working dir, unknown runtime, bad name, bad idempotency key),
+ * bad working dir, unknown runtime, bad name, bad idempotency key, a
+ * timeout or budget out of range),
  * CONFLICT when an unfinished ADW has the same idempotency key — *json and
  * *id then get that ADW (the partial unique index of migration 006 decides;
  * outside a caller's transaction a key freed meanwhile is retried once),

@@ -5,10 +5,13 @@
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { startServer, api, waitForAdw, bin } from './lib/server.mjs';
+import { join } from 'node:path';
+import { startServer, api, waitForAdw, bin, sourceDir } from './lib/server.mjs';
 
 let srv;
-before(async () => { srv = await startServer({ prefix: 'retry' }); });
+before(async () => {
+  srv = await startServer({ prefix: 'durable', env: { ADW_CLAUDE_BIN: join(sourceDir, 'tests/fake/claude') } });
+});
 after(async () => { await srv.stop(); srv.cleanup(); });
 
 const events = async (id) => (await api(srv.url, 'GET', `/api/adws/${id}/events?limit=5000`)).body.events;
@@ -143,5 +146,67 @@ describe('idempotent starts', () => {
     assert.equal(r.status, 1);
     assert.match(r.stderr, new RegExp(`^adw: start: an unfinished adw has idempotency key 'cron-7': .* \\(${id}\\)`));
     await waitForAdw(srv.url, id, 30000);
+  });
+});
+
+describe('timeouts and the cost budget', () => {
+  test('a step over step_timeout_s fails with that reason', async () => {
+    const r = await api(srv.url, 'POST', '/api/adws', { workflow: 'plan_build', prompt: 'Slow step [dry-run:delay=5000]', step_timeout_s: 1 });
+    assert.equal(r.status, 201, r.text);
+    assert.equal(r.body.adw.step_timeout_s, 1);
+    const done = await waitForAdw(srv.url, r.body.adw.id, 20000);
+    assert.equal(done.status, 'failed');
+    assert.equal(done.error_step, 'plan');
+    assert.equal(done.error, 'Plan step failed: step timed out after 1 s');
+  });
+
+  test('a run over timeout_s fails with that reason, inside a step or between steps', async () => {
+    const r = await api(srv.url, 'POST', '/api/adws', { workflow: 'plan_build_review', prompt: 'Slow run [dry-run:delay=800]', timeout_s: 2 });
+    assert.equal(r.status, 201, r.text);
+    const done = await waitForAdw(srv.url, r.body.adw.id, 20000);
+    assert.equal(done.status, 'failed');
+    assert.match(done.error, /the adw timed out after 2 s \(timeout_s\)$/);
+    assert.ok(done.completed_steps < 3);
+  });
+
+  test('a spent budget asks whether to go on: continue', async () => {
+    const r = await api(srv.url, 'POST', '/api/adws', { workflow: 'plan_build', prompt: 'Costly', runtime: 'claude', max_cost_usd: 0.001 });
+    assert.equal(r.status, 201, r.text);
+    assert.equal(r.body.adw.max_cost_usd, 0.001);
+    const w = await waitForAdw(srv.url, r.body.adw.id, 30000, ['awaiting_input', 'completed', 'failed']);
+    assert.equal(w.status, 'awaiting_input', JSON.stringify(w));
+    assert.match(w.question.question, /^The cost budget of \$0.001 is spent \(\$0\.\d{4} so far\)/);
+    assert.deepEqual(w.question.options, ['continue', 'stop']);
+    assert.equal(w.question.default_answer, 'stop');
+    assert.equal((await api(srv.url, 'POST', `/api/questions/${w.question.id}/answer`, { answer: 'continue' })).status, 200);
+    const done = await waitForAdw(srv.url, r.body.adw.id, 30000);
+    assert.equal(done.status, 'completed', JSON.stringify(done));
+    assert.ok(done.cost_usd > 0.001);
+  });
+
+  test('a spent budget asks whether to go on: stop fails the ADW', async () => {
+    const r = await api(srv.url, 'POST', '/api/adws', { workflow: 'plan_build', prompt: 'Too costly', runtime: 'claude', max_cost_usd: 0.001 });
+    const w = await waitForAdw(srv.url, r.body.adw.id, 30000, ['awaiting_input', 'completed', 'failed']);
+    assert.equal(w.status, 'awaiting_input');
+    await api(srv.url, 'POST', `/api/questions/${w.question.id}/answer`, { answer: 'stop' });
+    const done = await waitForAdw(srv.url, r.body.adw.id, 30000);
+    assert.equal(done.status, 'failed');
+    assert.match(done.error, /^the cost budget of \$0.001 was reached \(\$0\.\d{4} spent\)$/);
+    assert.equal(done.steps[1].status, 'pending', 'build never ran');
+  });
+
+  test('limits are validated', async () => {
+    for (const extra of [{ timeout_s: 0 }, { timeout_s: 1.5 }, { timeout_s: '5' }, { step_timeout_s: 604801 }, { max_cost_usd: 0 }, { max_cost_usd: -1 }, { max_cost_usd: 'lots' }]) {
+      const r = await api(srv.url, 'POST', '/api/adws', { workflow: 'plan_build', prompt: 'Limits', ...extra });
+      assert.equal(r.status, 422, `${JSON.stringify(extra)}: ${r.text}`);
+    }
+    const env = { ...process.env, DATABASE_URL: srv.dbUrl, ADW_HOME: srv.home, ADW_WORKDIR: srv.workdir };
+    assert.equal(spawnSync(bin.cli, ['start', 'plan_build', 'x', '--timeout', '0'], { env }).status, 2);
+    assert.equal(spawnSync(bin.cli, ['start', 'plan_build', 'x', '--max-cost', 'many'], { env }).status, 2);
+    const r = spawnSync(bin.cli, ['--json', 'start', 'plan_build', 'Limited [dry-run:delay=100]', '--timeout', '60', '--step-timeout', '30', '--max-cost', '2.5'], { env, encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    const a = JSON.parse(r.stdout).adw;
+    assert.deepEqual([a.timeout_s, a.step_timeout_s, a.max_cost_usd, a.retries], [60, 30, 2.5, 0]);
+    assert.equal((await waitForAdw(srv.url, a.id, 30000)).status, 'completed');
   });
 });
