@@ -191,7 +191,8 @@ int adw_config_load(struct adw_config *cfg, struct adw_err *err)
 	if (env_int("ADW_MAX_RUNNING", 1, 1024, 8, &cfg->max_running, err) < 0 ||
 	    env_int("ADW_PAUSE_TIMEOUT_S", 1, 7 * 86400, 1800, &cfg->pause_timeout_s, err) < 0 ||
 	    env_int("ADW_QUESTION_TIMEOUT_S", 1, 7 * 86400, 1800, &cfg->question_timeout_s, err) <
-		0)
+		0 ||
+	    env_int("ADW_MAX_RECOVERIES", 0, 100, 3, &cfg->max_recoveries, err) < 0)
 		return -1;
 	cfg->data_dir = env_dup("ADW_DATA_DIR");
 	if (!cfg->data_dir)

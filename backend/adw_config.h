@@ -27,6 +27,8 @@ struct adw_config {
 				   cancelled; 1..604800 s, default 1800 */
 	int question_timeout_s; /* ADW_QUESTION_TIMEOUT_S: an unanswered question takes its
 				   default or cancels the ADW; 1..604800 s, default 1800 */
+	int max_recoveries;	/* ADW_MAX_RECOVERIES: times a lost ADW (its adw-run died) is
+				   resumed before it fails; 0..100, default 3 */
 	char *data_dir;		/* ADW_DATA_DIR or the compiled/source default */
 	char *run_bin;		/* ADW_RUN_BIN or the built/installed adw-run */
 };

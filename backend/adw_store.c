@@ -923,3 +923,119 @@ out:
 	free(adw);
 	return rc;
 }
+
+int adw_store_adw_recover(PGconn *conn, const char *id, const char *reason, int max,
+			  enum adw_recovery *outcome, struct adw_err *err)
+{
+	const char *params[2] = {id, reason};
+	PGresult *res = NULL;
+	char *adw = NULL, *why = NULL, *content = NULL;
+	cJSON *payload = NULL;
+	bool in_tx = false;
+	int n, rc = -1;
+
+	*outcome = ADW_RECOVERY_NONE;
+	if (adw_db_exec(conn, "BEGIN", 0, NULL, err) < 0)
+		goto out;
+	in_tx = true;
+	res = adw_db_query(conn,
+			   "SELECT status, COALESCE((metadata ->> 'recoveries')::int, 0) FROM "
+			   "ai_developer_workflows WHERE id = $1 FOR NO KEY UPDATE",
+			   1, params, err);
+	if (!res)
+		goto out;
+	if (PQntuples(res) != 1 || !strcmp(PQgetvalue(res, 0, 0), "completed") ||
+	    !strcmp(PQgetvalue(res, 0, 0), "failed") ||
+	    !strcmp(PQgetvalue(res, 0, 0), "cancelled")) {
+		rc = 0;
+		goto out;
+	}
+	n = atoi(PQgetvalue(res, 0, 1));
+	PQclear(res);
+	res = NULL;
+	if (n >= max) {
+		rollback(conn);
+		in_tx = false;
+		why = adw_xasprintf("%s; lost %d times, more than ADW_MAX_RECOVERIES (%d) allows",
+				    reason, n + 1, max);
+		{
+			bool changed = false;
+
+			if (adw_store_adw_fail(conn, id, why, &changed, err) < 0)
+				goto out;
+			*outcome = changed ? ADW_RECOVERY_FAILED : ADW_RECOVERY_NONE;
+		}
+		rc = 0;
+		goto out;
+	}
+	if (adw_db_exec(
+		conn,
+		"UPDATE ai_developer_workflows SET status = CASE WHEN status = 'paused' "
+		"THEN 'paused' ELSE 'pending' END, started_at = CASE WHEN status = 'paused' "
+		"THEN NULL ELSE started_at END, worker_pid = NULL, worker_host = NULL, "
+		"current_step = NULL, metadata = metadata || jsonb_build_object("
+		"'recoveries', COALESCE((metadata ->> 'recoveries')::int, 0) + 1, "
+		"'recovery_history', COALESCE(metadata -> 'recovery_history', '[]'::jsonb) || "
+		"jsonb_build_array(jsonb_build_object('at', adw_ts(now()), 'reason', "
+		"$2::text))) WHERE id = $1",
+		2, params, err) < 0 ||
+	    adw_db_exec(conn,
+			"UPDATE adw_steps SET status = 'pending', started_at = NULL, ended_at = "
+			"NULL, duration_ms = NULL WHERE adw_id = $1 AND status = 'running'",
+			1, params, err) < 0 ||
+	    adw_db_exec(conn,
+			"UPDATE agents SET status = 'blocked' WHERE adw_id = $1 AND status IN "
+			"('executing', 'waiting')",
+			1, params, err) < 0 ||
+	    adw_db_exec(conn,
+			"UPDATE adw_questions SET status = 'cancelled', answered_at = now() WHERE "
+			"adw_id = $1 AND status = 'pending'",
+			1, params, err) < 0 ||
+	    adw_db_exec(conn,
+			"UPDATE adw_messages SET action_status = 'pending', acknowledged_at = NULL "
+			"WHERE adw_id = $1 AND action_status = 'acknowledged'",
+			1, params, err) < 0)
+		goto out;
+	content = adw_xasprintf("adw-run lost (%s): the ADW resumes after its last finished step "
+				"(recovery %d of at most %d)",
+				reason, n + 1, max);
+	{
+		struct adw_event ev = {.adw_id = id,
+				       .category = ADW_CAT_SYSTEM,
+				       .type = "SystemWarning",
+				       .content = content};
+
+		if (adw_event_insert(conn, &ev, NULL, err) < 0)
+			goto out;
+	}
+	if (adw_db_query_text(conn, NULL,
+			      "SELECT adw_json(a) FROM ai_developer_workflows a WHERE id = $1", 1,
+			      params, &adw, err) < 0)
+		goto out;
+	{
+		struct adw_event ev = {.adw_id = id,
+				       .category = ADW_CAT_SYSTEM,
+				       .type = "AdwUpdated",
+				       .content = "recovered: pending"};
+
+		payload = cJSON_CreateObject();
+		cJSON_AddItemToObject(payload, "adw", cJSON_Parse(adw));
+		ev.payload = payload;
+		if (adw_event_insert(conn, &ev, NULL, err) < 0)
+			goto out;
+	}
+	if (adw_db_exec(conn, "COMMIT", 0, NULL, err) < 0)
+		goto out;
+	in_tx = false;
+	*outcome = ADW_RECOVERY_REQUEUED;
+	rc = 0;
+out:
+	if (in_tx)
+		rollback(conn);
+	PQclear(res);
+	cJSON_Delete(payload);
+	free(adw);
+	free(why);
+	free(content);
+	return rc;
+}

@@ -113,6 +113,27 @@ int adw_store_adw_set_worker(PGconn *conn, const char *id, pid_t pid, const char
  */
 int adw_store_adw_fail(PGconn *conn, const char *id, const char *reason, bool *changed,
 		       struct adw_err *err) ADW_MUST_CHECK;
+/** What adw_store_adw_recover() did. */
+enum adw_recovery {
+	ADW_RECOVERY_NONE,     /* the ADW had already ended: nothing to do */
+	ADW_RECOVERY_REQUEUED, /* pending again: a supervisor resumes it after its last
+				  finished step (paused: paused again, as before it started) */
+	ADW_RECOVERY_FAILED,   /* lost more than max times: failed, with the history */
+};
+
+/**
+ * An ADW whose adw-run was lost (killed, crashed, its machine gone): unless
+ * it had ended, it goes back to pending so that it resumes from the step
+ * after its last completed one — the running step is run again from its
+ * start, its open question is closed, messages its adw-run had
+ * acknowledged but not carried out wait again for the next one — and
+ * metadata.recoveries and metadata.recovery_history ([{at, reason}]) grow.
+ * A paused ADW stays paused (as if paused before it started). After max
+ * recoveries it fails instead, its reason naming the count. *outcome says
+ * which. Errors: UNAVAILABLE.
+ */
+int adw_store_adw_recover(PGconn *conn, const char *id, const char *reason, int max,
+			  enum adw_recovery *outcome, struct adw_err *err) ADW_MUST_CHECK;
 /**
  * The unfinished (in_progress, paused, awaiting_input) ADWs run on host:
  * parallel new arrays of ids and worker pids (pid 0 when unknown).

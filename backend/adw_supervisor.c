@@ -117,6 +117,32 @@ static void fail_if_unfinished(struct adw_supervisor *s, const char *id, const c
 		adw_log_warn("adw=%s failed: %s", id, reason);
 }
 
+/*
+ * An ADW whose adw-run is gone without finishing it: resumed by the next
+ * claim (ADW_MAX_RECOVERIES times), then failed (adw_store_adw_recover).
+ */
+static void recover_unfinished(struct adw_supervisor *s, const char *id, const char *reason)
+{
+	struct adw_err err = {0};
+	enum adw_recovery outcome = ADW_RECOVERY_NONE;
+	int attempt;
+
+	for (attempt = 0; attempt < 3; attempt++) {
+		if (connect_db(s) &&
+		    adw_store_adw_recover(s->conn, id, reason, s->cfg->max_recoveries, &outcome,
+					  &err) == 0)
+			break;
+		adw_log_warn("supervisor: adw=%s cannot record the loss yet: %s", id, err.msg);
+		sleep(1);
+	}
+	if (outcome == ADW_RECOVERY_REQUEUED)
+		adw_log_warn("adw=%s %s: resuming it", id, reason);
+	else if (outcome == ADW_RECOVERY_FAILED)
+		adw_log_warn("adw=%s failed: %s (lost too often)", id, reason);
+	else if (attempt == 3)
+		fail_if_unfinished(s, id, reason);
+}
+
 static void spawn_child(struct adw_supervisor *s, const char *id)
 {
 	char *log_path = adw_xasprintf("%s/%s.log", s->log_dir, id);
@@ -166,7 +192,11 @@ static int reap(struct adw_supervisor *s)
 					     (int)pid, how);
 			why = adw_xasprintf("adw-run (pid %d) %s before the ADW finished", (int)pid,
 					    how);
-			fail_if_unfinished(s, s->children[i].id, why);
+			/* Exit 2: a usage or configuration error that a new run would repeat. */
+			if (WIFEXITED(status) && WEXITSTATUS(status) == 2)
+				fail_if_unfinished(s, s->children[i].id, why);
+			else
+				recover_unfinished(s, s->children[i].id, why);
 			free(why);
 			child_remove(s, i);
 			freed++;
@@ -183,7 +213,7 @@ static int reap(struct adw_supervisor *s)
 			    adw_xasprintf("adw-run (pid %d) ended while no supervisor watched it",
 					  (int)s->children[i].pid);
 
-			fail_if_unfinished(s, s->children[i].id, why);
+			recover_unfinished(s, s->children[i].id, why);
 			free(why);
 			child_remove(s, i--);
 			freed++;
@@ -234,7 +264,7 @@ static void recover(struct adw_supervisor *s)
 					    : adw_xstrdup("claimed but never started: found at "
 							  "supervisor start");
 
-			fail_if_unfinished(s, ids[i], why);
+			recover_unfinished(s, ids[i], why);
 			free(why);
 		}
 	}

@@ -220,7 +220,7 @@ describe('chat', () => {
 });
 
 describe('processes', () => {
-  test('killing adw-run with SIGKILL mid-step fails the ADW, not stuck', async () => {
+  test('killing adw-run with SIGKILL mid-step: the ADW resumes from its last finished step', async () => {
     const adw = await chatStart('plan_build_review', 'Slow work [dry-run:delay=4000]');
     let running;
     for (let i = 0; i < 100; i++) {
@@ -231,11 +231,34 @@ describe('processes', () => {
     assert.ok(running.worker_pid > 0, JSON.stringify(running));
     assert.equal(running.worker_host, hostname());
     assert.ok(existsSync(running.log_path), 'per-ADW log file');
+    const killedStep = running.current_step;
     process.kill(running.worker_pid, 'SIGKILL');
-    const done = await waitForAdw(srv.url, adw.id, 20000);
-    assert.equal(done.status, 'failed');
-    assert.match(done.error, /killed by signal 9/);
-    assert.equal(done.steps.find((s) => s.name === 'plan').status, 'failed');
+    const done = await waitForAdw(srv.url, adw.id, 40000);
+    assert.equal(done.status, 'completed', JSON.stringify(done));
+    assert.notEqual(done.worker_pid, running.worker_pid, 'a new adw-run finished it');
+    const events = await allEvents(adw.id);
+    const lost = events.find((e) => e.type === 'SystemWarning' && /^adw-run lost/.test(e.content));
+    assert.match(lost.content, new RegExp(`pid ${running.worker_pid}\\) killed by signal 9 \\(Killed\\) before the ADW finished\\): the ADW resumes after its last finished step \\(recovery 1 of at most 3\\)`));
+    // The killed step ran again from its start; no finished step ran twice.
+    const starts = (step) => events.filter((e) => e.type === 'StepStart' && e.step === step).length;
+    for (const s of done.steps.map((x) => x.name)) assert.equal(starts(s), s === killedStep ? 2 : 1, s);
+    const meta = JSON.parse(sql(srv.dbUrl, `SELECT metadata FROM ai_developer_workflows WHERE id = '${adw.id}'`));
+    assert.equal(meta.recoveries, 1);
+    assert.match(meta.recovery_history[0].reason, /killed by signal 9/);
+  });
+
+  test('an ADW lost more often than ADW_MAX_RECOVERIES fails, not stuck', async () => {
+    const s0 = await startServer({ prefix: 'norecover', env: { ADW_MAX_RECOVERIES: '0' } });
+    try {
+      const adw = (await api(s0.url, 'POST', '/api/adws', { workflow: 'plan_build', prompt: 'Slow [dry-run:delay=4000]' })).body.adw;
+      let running = await waitForAdw(s0.url, adw.id, 10000, ['in_progress']);
+      while (!running.worker_pid || !running.current_step) running = (await api(s0.url, 'GET', `/api/adws/${adw.id}`)).body.adw;
+      process.kill(running.worker_pid, 'SIGKILL');
+      const done = await waitForAdw(s0.url, adw.id, 20000);
+      assert.equal(done.status, 'failed');
+      assert.match(done.error, /killed by signal 9 \(Killed\) before the ADW finished; lost 1 times, more than ADW_MAX_RECOVERIES \(0\) allows$/);
+      assert.equal(done.steps.find((s) => s.name === 'plan').status, 'failed');
+    } finally { await s0.stop(); s0.cleanup(); }
   });
 
   test('ADW_MAX_RUNNING caps concurrent children; the rest wait pending', async () => {
@@ -250,14 +273,16 @@ describe('processes', () => {
     } finally { await s2.stop(); s2.cleanup(); }
   });
 
-  test('a restart keeps every ADW, agent and chat message; lost in_progress ADWs are failed', async () => {
+  test('a restart keeps every ADW, agent and chat message; lost in_progress ADWs are resumed', async () => {
     const s3 = await startServer({ prefix: 'restart' });
     let id;
     try {
       id = (await waitForAdw(s3.url, (await api(s3.url, 'POST', '/api/chat', { message: 'start adw: plan_build: Keep me' })).body.adw.id)).id;
       // An ADW that a dead process left in_progress on this host.
-      sql(s3.dbUrl, `INSERT INTO ai_developer_workflows (adw_name, workflow_type, prompt, working_dir, runtime, status, worker_host, worker_pid, total_steps)
-                     VALUES ('orphan', 'plan_build', 'p', '/tmp', 'dry-run', 'in_progress', '${hostname()}', 999999, 2)`);
+      sql(s3.dbUrl, `WITH a AS (INSERT INTO ai_developer_workflows (adw_name, workflow_type, prompt, working_dir, runtime, status, worker_host, worker_pid, total_steps)
+                     VALUES ('orphan', 'plan_build', 'p', '${s3.workdir}', 'dry-run', 'in_progress', '${hostname()}', 999999, 2) RETURNING id)
+                     INSERT INTO adw_steps (adw_id, position, name, status) SELECT id, 0, 'plan', 'completed' FROM a
+                     UNION ALL SELECT id, 1, 'build', 'running' FROM a`);
     } finally { await s3.stop(); }
     const s4 = await startServer({ dbUrl: s3.dbUrl, home: s3.home, workdir: s3.workdir });
     try {
@@ -266,8 +291,11 @@ describe('processes', () => {
       assert.ok(chat.some((m) => m.message === 'start adw: plan_build: Keep me'));
       assert.ok((await api(s4.url, 'GET', '/api/agents')).body.agents.some((a) => a.adw_id === id));
       const orphan = await waitForAdw(s4.url, 'orphan', 10000);
-      assert.equal(orphan.status, 'failed');
-      assert.match(orphan.error, /pid 999999\) is gone/);
+      assert.equal(orphan.status, 'completed', JSON.stringify(orphan));
+      const ev = (await api(s4.url, 'GET', `/api/adws/${orphan.id}/events?limit=1000`)).body.events;
+      assert.ok(ev.some((e) => e.type === 'SystemWarning' && /pid 999999\) is gone: found at supervisor start/.test(e.content)));
+      assert.ok(!ev.some((e) => e.type === 'StepStart' && e.step === 'plan'), 'the finished plan step is not run again');
+      assert.ok(ev.some((e) => e.type === 'StepStart' && e.step === 'build'));
     } finally { await s4.stop(); s4.cleanup(); }
   });
 
