@@ -43,6 +43,7 @@ struct runner {
 	double max_cost_usd;	       /* USD budget; 0 = none */
 	bool budget_waived;	       /* a person chose to go on past the budget */
 	long long deadline_ms;	       /* monotonic end of this run; 0 = none */
+	int owned_backend;	       /* the backend holding the ADW\'s lock (own()) */
 	bool run_timed_out;	       /* the step's time was cut to the run's deadline */
 	char *plan_path, *review_path;
 	enum adw_verdict verdict;
@@ -130,6 +131,7 @@ static int record(struct runner *r, struct adw_event *ev)
 }
 
 static void steer_take(struct runner *r, bool force);
+static int own(struct runner *r, struct adw_err *err);
 
 /* Before a runtime blocks: write what is buffered, read what people sent. */
 static void idle_cb(void *ud)
@@ -348,6 +350,16 @@ static void steer_take(struct runner *r, bool force)
 
 	if (!r->ctl_open)
 		return;
+	if (PQstatus(r->conn) == CONNECTION_OK && PQbackendPID(r->conn) != r->owned_backend) {
+		/* A reconnect dropped the lock: take it again, or another run has the ADW. */
+		if (own(r, &err) < 0 && err.code == ADW_ERR_CONFLICT) {
+			adw_log_error(
+			    "adw=%s another adw-run took this ADW over while the database "
+			    "was away; stopping",
+			    r->id);
+			exit(ADW_RUNNER_FAILED);
+		}
+	}
 	if (now - r->last_fetch_ms >= STEER_BACKSTOP_MS)
 		force = true;
 	if (force)
@@ -791,6 +803,35 @@ static int load_progress(struct runner *r, struct adw_err *err)
 	return 0;
 }
 
+/*
+ * Holds the ADW's advisory lock on this connection for as long as the run
+ * lasts (migration 008): it vanishes with this process or, through the
+ * server's TCP keepalives set here, with its machine; a supervisor finding
+ * a running ADW with no lock holder and no heartbeat resumes it. CONFLICT
+ * when another adw-run holds it.
+ */
+static int own(struct runner *r, struct adw_err *err)
+{
+	const char *params[1] = {r->id};
+	char *got = NULL;
+	int rc;
+
+	if (adw_db_exec(r->conn,
+			"SELECT set_config('tcp_keepalives_idle', '5', false), "
+			"set_config('tcp_keepalives_interval', '2', false), "
+			"set_config('tcp_keepalives_count', '2', false)",
+			0, NULL, err) < 0 ||
+	    adw_db_query_text(r->conn, NULL, "SELECT pg_try_advisory_lock(adw_lock_key($1))::text",
+			      1, params, &got, err) < 0)
+		return -1;
+	rc = strcmp(got, "true") == 0
+		 ? 0
+		 : adw_err_set(err, ADW_ERR_CONFLICT, "adw '%s' is run by another adw-run", r->id);
+	free(got);
+	r->owned_backend = PQbackendPID(r->conn);
+	return rc;
+}
+
 static int load(struct runner *r, struct adw_err *err)
 {
 	char pid[16], host[256] = "localhost";
@@ -800,6 +841,8 @@ static int load(struct runner *r, struct adw_err *err)
 	snprintf(pid, sizeof(pid), "%d", (int)getpid());
 	if (gethostname(host, sizeof(host) - 1) < 0)
 		snprintf(host, sizeof(host), "localhost");
+	if (own(r, err) < 0)
+		return -1;
 	/* Take the ADW over: pending (foreground run) or claimed by a supervisor. */
 	res =
 	    adw_db_query(r->conn,

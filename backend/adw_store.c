@@ -598,7 +598,7 @@ int adw_store_adw_claim(PGconn *conn, const char *host, pid_t pid, int max, char
 	    conn,
 	    "UPDATE ai_developer_workflows SET status = 'in_progress', "
 	    "started_at = COALESCE(started_at, now()), worker_host = $1, "
-	    "worker_pid = NULL, "
+	    "worker_pid = NULL, heartbeat_at = now(), "
 	    "metadata = metadata || jsonb_build_object('supervisor_pid', $2::int) "
 	    "WHERE id IN (SELECT id FROM ai_developer_workflows WHERE status = 'pending' "
 	    "ORDER BY created_at, id LIMIT $3::int FOR NO KEY UPDATE SKIP LOCKED) RETURNING id",
@@ -938,15 +938,16 @@ int adw_store_adw_recover(PGconn *conn, const char *id, const char *reason, int 
 	if (adw_db_exec(conn, "BEGIN", 0, NULL, err) < 0)
 		goto out;
 	in_tx = true;
-	res = adw_db_query(conn,
-			   "SELECT status, COALESCE((metadata ->> 'recoveries')::int, 0) FROM "
-			   "ai_developer_workflows WHERE id = $1 FOR NO KEY UPDATE",
-			   1, params, err);
+	res =
+	    adw_db_query(conn,
+			 "SELECT status, COALESCE((metadata ->> 'recoveries')::int, 0), status IN "
+			 "('in_progress', 'awaiting_input') OR (status = 'paused' AND started_at "
+			 "IS NOT NULL) FROM ai_developer_workflows WHERE id = $1 FOR NO KEY UPDATE",
+			 1, params, err);
 	if (!res)
 		goto out;
-	if (PQntuples(res) != 1 || !strcmp(PQgetvalue(res, 0, 0), "completed") ||
-	    !strcmp(PQgetvalue(res, 0, 0), "failed") ||
-	    !strcmp(PQgetvalue(res, 0, 0), "cancelled")) {
+	/* Only a running ADW can be lost (pending: already back in the queue). */
+	if (PQntuples(res) != 1 || PQgetvalue(res, 0, 2)[0] != 't') {
 		rc = 0;
 		goto out;
 	}
@@ -1038,4 +1039,67 @@ out:
 	free(why);
 	free(content);
 	return rc;
+}
+
+int adw_store_heartbeat(PGconn *conn, char *const *ids, int n, struct adw_err *err)
+{
+	struct adw_buf arr;
+	const char *params[1];
+	int rc;
+
+	if (n <= 0)
+		return 0;
+	adw_buf_init(&arr, 0);
+	for (int i = 0; i < n; i++) {
+		if (adw_buf_addf(&arr, "%s%s", i ? "," : "{", ids[i]) < 0)
+			break;
+	}
+	if (adw_buf_adds(&arr, "}") < 0) {
+		adw_buf_release(&arr);
+		return adw_err_set(err, ADW_ERR_INTERNAL, "out of memory");
+	}
+	params[0] = adw_buf_str(&arr);
+	rc =
+	    adw_db_exec(conn,
+			"UPDATE ai_developer_workflows SET heartbeat_at = now() WHERE id = "
+			"ANY($1::uuid[]) AND status IN ('in_progress', 'paused', 'awaiting_input')",
+			1, params, err);
+	adw_buf_release(&arr);
+	return rc;
+}
+
+int adw_store_adw_lost(PGconn *conn, int stale_s, int max, char ***ids, char ***why, int *n,
+		       struct adw_err *err)
+{
+	char secs[16], lim[16];
+	const char *params[2] = {secs, lim};
+	PGresult *res;
+
+	*ids = *why = NULL;
+	*n = 0;
+	snprintf(secs, sizeof(secs), "%d", stale_s);
+	snprintf(lim, sizeof(lim), "%d", max);
+	res = adw_db_query(
+	    conn,
+	    "SELECT a.id, format('its adw-run (host %s, pid %s) showed no sign of life for %s s "
+	    "and holds no lock', COALESCE(a.worker_host, '?'), COALESCE(a.worker_pid::text, "
+	    "'?'), (extract(epoch FROM now() - COALESCE(a.heartbeat_at, a.started_at)))::int) "
+	    "FROM ai_developer_workflows a WHERE a.status IN ('in_progress', 'paused', "
+	    "'awaiting_input') AND a.started_at IS NOT NULL AND COALESCE(a.heartbeat_at, "
+	    "a.started_at) < now() - make_interval(secs => $1::int) AND NOT EXISTS (SELECT 1 "
+	    "FROM pg_locks l WHERE l.locktype = 'advisory' AND l.objsubid = 1 AND l.classid = "
+	    "((adw_lock_key(a.id) >> 32) & 4294967295)::oid AND l.objid = (adw_lock_key(a.id) "
+	    "& 4294967295)::oid) ORDER BY a.heartbeat_at NULLS FIRST LIMIT $2::int",
+	    2, params, err);
+	if (!res)
+		return -1;
+	*n = PQntuples(res);
+	*ids = adw_xcalloc((size_t)*n + 1, sizeof(**ids));
+	*why = adw_xcalloc((size_t)*n + 1, sizeof(**why));
+	for (int i = 0; i < *n; i++) {
+		(*ids)[i] = adw_db_strdup(res, i, 0);
+		(*why)[i] = adw_db_strdup(res, i, 1);
+	}
+	PQclear(res);
+	return 0;
 }

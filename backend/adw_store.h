@@ -135,6 +135,20 @@ enum adw_recovery {
 int adw_store_adw_recover(PGconn *conn, const char *id, const char *reason, int max,
 			  enum adw_recovery *outcome, struct adw_err *err) ADW_MUST_CHECK;
 /**
+ * The sign of life of a supervisor: heartbeat_at = now() for those of the n
+ * ADWs (uuids) that are running, in one UPDATE. Errors: UNAVAILABLE.
+ */
+int adw_store_heartbeat(PGconn *conn, char *const *ids, int n, struct adw_err *err) ADW_MUST_CHECK;
+/**
+ * At most max running ADWs that look lost (migration 008): no heartbeat for
+ * stale_s seconds and nobody holds their advisory lock (adw_lock_key).
+ * *ids and *why (a reason for each) are new arrays of *n strings (free with
+ * adw_store_strv_free). The caller takes the lock before recovering one, so
+ * that two supervisors never recover the same ADW. Errors: UNAVAILABLE.
+ */
+int adw_store_adw_lost(PGconn *conn, int stale_s, int max, char ***ids, char ***why, int *n,
+		       struct adw_err *err) ADW_MUST_CHECK;
+/**
  * The unfinished (in_progress, paused, awaiting_input) ADWs run on host:
  * parallel new arrays of ids and worker pids (pid 0 when unknown).
  */

@@ -24,9 +24,11 @@
 #include "adw_store.h"
 #include "adw_thread.h"
 
-#define BACKSTOP_MS 1000 /* poll for work even without a notification */
-#define EXPIRE_MS 1000	 /* look for pauses of unstarted ADWs that timed out this often */
-#define TICK_MS 200	 /* reap children at least this often */
+#define BACKSTOP_MS 1000  /* poll for work even without a notification */
+#define HEARTBEAT_MS 2000 /* refresh our ADWs' heartbeat and look for lost ones this often */
+#define LOST_STALE_S 6	  /* a running ADW with no heartbeat for this long and no lock is lost */
+#define EXPIRE_MS 1000	  /* look for pauses of unstarted ADWs that timed out this often */
+#define TICK_MS 200	  /* reap children at least this often */
 
 struct child {
 	char *id;
@@ -321,6 +323,54 @@ static long long mono_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* One UPDATE: the heartbeat of every ADW this supervisor runs. */
+static void heartbeat(struct adw_supervisor *s)
+{
+	struct adw_err err = {0};
+	char **ids;
+
+	if (!s->nchildren || !s->conn || PQstatus(s->conn) != CONNECTION_OK)
+		return;
+	ids = adw_xcalloc((size_t)s->nchildren, sizeof(*ids));
+	for (int i = 0; i < s->nchildren; i++)
+		ids[i] = s->children[i].id;
+	if (adw_store_heartbeat(s->conn, ids, s->nchildren, &err) < 0)
+		adw_log_warn("supervisor: heartbeat not stored: %s", err.msg);
+	free(ids);
+}
+
+/*
+ * Resumes running ADWs of any machine that show no sign of life: a stale
+ * heartbeat and no holder of their lock. Holding the lock while recovering
+ * keeps two supervisors from both doing it.
+ */
+static void find_lost(struct adw_supervisor *s)
+{
+	struct adw_err err = {0};
+	char **ids = NULL, **why = NULL;
+	int n = 0;
+
+	if (!s->conn || PQstatus(s->conn) != CONNECTION_OK ||
+	    adw_store_adw_lost(s->conn, LOST_STALE_S, 16, &ids, &why, &n, &err) < 0)
+		return;
+	for (int i = 0; i < n; i++) {
+		const char *params[1] = {ids[i]};
+		PGresult *res = adw_db_query(
+		    s->conn, "SELECT pg_try_advisory_lock(adw_lock_key($1))", 1, params, &err);
+		bool mine = res && PQntuples(res) == 1 && PQgetvalue(res, 0, 0)[0] == 't';
+
+		PQclear(res);
+		if (!mine)
+			continue; /* its adw-run is alive after all, or another supervisor has it */
+		recover_unfinished(s, ids[i], why[i]);
+		res = adw_db_query(s->conn, "SELECT pg_advisory_unlock(adw_lock_key($1))", 1,
+				   params, &err);
+		PQclear(res);
+	}
+	adw_store_strv_free(ids, n);
+	adw_store_strv_free(why, n);
+}
+
 /* Cancels ADWs paused before they started for longer than the pause timeout. */
 static void expire_paused(struct adw_supervisor *s)
 {
@@ -339,7 +389,7 @@ static void expire_paused(struct adw_supervisor *s)
 static void *run(void *arg)
 {
 	struct adw_supervisor *s = arg;
-	long long last_claim = 0, last_expire = 0;
+	long long last_claim = 0, last_expire = 0, last_beat = 0;
 
 	recover(s);
 	claim(s);
@@ -384,6 +434,11 @@ static void *run(void *arg)
 		if (mono_ms() - last_expire >= EXPIRE_MS) {
 			expire_paused(s);
 			last_expire = mono_ms();
+		}
+		if (mono_ms() - last_beat >= HEARTBEAT_MS) {
+			heartbeat(s);
+			find_lost(s);
+			last_beat = mono_ms();
 		}
 	}
 	return NULL;

@@ -6,7 +6,8 @@ import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { startServer, api, waitForAdw, bin, sourceDir } from './lib/server.mjs';
+import { startServer, api, waitForAdw, bin, sourceDir, sql, createDatabase } from './lib/server.mjs';
+import { spawn } from 'node:child_process';
 
 let srv;
 before(async () => {
@@ -208,5 +209,62 @@ describe('timeouts and the cost budget', () => {
     const a = JSON.parse(r.stdout).adw;
     assert.deepEqual([a.timeout_s, a.step_timeout_s, a.max_cost_usd, a.retries], [60, 30, 2.5, 0]);
     assert.equal((await waitForAdw(srv.url, a.id, 30000)).status, 'completed');
+  });
+});
+
+describe('liveness across machines', () => {
+  test('an ADW whose machine is gone (stale heartbeat, no lock) is resumed by another supervisor', async () => {
+    const id = sql(srv.dbUrl, `WITH a AS (INSERT INTO ai_developer_workflows (adw_name, workflow_type, prompt, working_dir, runtime, status, worker_host, worker_pid, total_steps, started_at, heartbeat_at)
+      VALUES ('far-away', 'plan_build', 'Elsewhere', '${srv.workdir}', 'dry-run', 'in_progress', 'gone-machine', 4242, 2, now() - interval '1 minute', now() - interval '1 minute') RETURNING id),
+      s AS (INSERT INTO adw_steps (adw_id, position, name, status) SELECT id, 0, 'plan', 'completed' FROM a UNION ALL SELECT id, 1, 'build', 'running' FROM a)
+      SELECT id FROM a`).trim();
+    const done = await waitForAdw(srv.url, id, 20000);
+    assert.equal(done.status, 'completed', JSON.stringify(done));
+    const ev = await events(id);
+    assert.ok(ev.some((e) => e.type === 'SystemWarning' && /its adw-run \(host gone-machine, pid 4242\) showed no sign of life for \d+ s and holds no lock/.test(e.content)), JSON.stringify(ev.map((e) => e.content)));
+    assert.equal(starts(ev, 'plan'), 0);
+    assert.equal(starts(ev, 'build'), 1);
+  });
+
+  test('a run that holds its lock is never taken over, heartbeat or not (adw run in the foreground)', async () => {
+    const env = { ...process.env, DATABASE_URL: srv.dbUrl, ADW_HOME: srv.home, ADW_WORKDIR: srv.workdir };
+    const r = spawnSync(bin.cli, ['run', 'plan_build_review', 'Long foreground [dry-run:delay=3000]', '--name', 'fg-live'], { env, encoding: 'utf8', timeout: 60000 });
+    assert.equal(r.status, 0, r.stderr + r.stdout);
+    const a = (await api(srv.url, 'GET', '/api/adws/fg-live')).body.adw;
+    assert.equal(a.status, 'completed');
+    const ev = await events(a.id);
+    assert.ok(!ev.some((e) => /adw-run lost/.test(e.content)));
+    for (const step of ['plan', 'build', 'review']) assert.equal(starts(ev, step), 1);
+  });
+
+  test('two servers and a worker on one database run every ADW exactly once, also when one server is killed', { timeout: 120000 }, async () => {
+    const dbUrl = createDatabase('three');
+    const a = await startServer({ dbUrl, env: { ADW_MAX_RUNNING: '3' } });
+    const b = await startServer({ dbUrl, home: a.home, workdir: a.workdir, env: { ADW_MAX_RUNNING: '3' } });
+    const env = { ...process.env, DATABASE_URL: dbUrl, ADW_HOME: a.home, ADW_WORKDIR: a.workdir, ADW_RUNTIME: 'dry-run', ADW_MAX_RUNNING: '3' };
+    const worker = spawn(bin.cli, ['worker'], { env, stdio: 'ignore' });
+    try {
+      const ids = [];
+      for (let i = 0; i < 20; i++) {
+        const r = await api(a.url, 'POST', '/api/adws', { workflow: 'plan_build', prompt: `Shared ${i} [dry-run:delay=300]` });
+        assert.equal(r.status, 201);
+        ids.push(r.body.adw.id);
+      }
+      await new Promise((r) => setTimeout(r, 1500));
+      await b.stop('SIGKILL');
+      for (const id of ids) {
+        const done = await waitForAdw(a.url, id, 90000);
+        assert.equal(done.status, 'completed', JSON.stringify(done));
+      }
+      const rows = sql(dbUrl, `SELECT adw_id, step, count(*) FROM events WHERE type = 'StepStart' GROUP BY 1, 2 HAVING count(*) > 1`).trim();
+      assert.equal(rows, '', 'no step ran twice');
+      const hosts = sql(dbUrl, `SELECT count(DISTINCT metadata ->> 'supervisor_pid') FROM ai_developer_workflows`).trim();
+      assert.ok(Number(hosts) >= 2, `work was shared by ${hosts} supervisors`);
+    } finally {
+      worker.kill('SIGTERM');
+      await new Promise((r) => worker.on('exit', r));
+      await a.stop();
+      a.cleanup();
+    }
   });
 });
