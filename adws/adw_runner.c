@@ -22,6 +22,7 @@
 #include "adw_db.h"
 #include "adw_dryrun.h"
 #include "adw_event.h"
+#include "adw_git.h"
 #include "adw_log.h"
 #include "adw_prompt.h"
 #include "adw_report.h"
@@ -39,12 +40,14 @@ struct runner {
 	char short_id[9];
 	struct adw_workflow wf;
 	bool *done; /* per step: finished by an earlier run (completed or skipped) */
-	int timeout_s, step_timeout_s; /* limits of the run and of a step; 0 = none */
-	double max_cost_usd;	       /* USD budget; 0 = none */
-	bool budget_waived;	       /* a person chose to go on past the budget */
-	long long deadline_ms;	       /* monotonic end of this run; 0 = none */
-	int owned_backend;	       /* the backend holding the ADW\'s lock (own()) */
-	bool run_timed_out;	       /* the step's time was cut to the run's deadline */
+	int timeout_s, step_timeout_s;	 /* limits of the run and of a step; 0 = none */
+	double max_cost_usd;		 /* USD budget; 0 = none */
+	bool budget_waived;		 /* a person chose to go on past the budget */
+	long long deadline_ms;		 /* monotonic end of this run; 0 = none */
+	int owned_backend;		 /* the backend holding the ADW's lock (own()) */
+	char *repo, *worktree, *branch;	 /* the ADW's git worktree, when its dir is a repository */
+	char *base_commit, *head_before; /* where its branch started; HEAD before the step */
+	bool run_timed_out;		 /* the step's time was cut to the run's deadline */
 	char *plan_path, *review_path;
 	enum adw_verdict verdict;
 	const char *step;	      /* the running step, for events */
@@ -1120,6 +1123,166 @@ static int run_runtime(struct runner *r, const struct adw_step_ctx *ctx,
 	return adw_claude_run_step(ctx, res);
 }
 
+/* Merges obj (owned) into output_data.git. */
+static void git_record(struct runner *r, cJSON *obj)
+{
+	struct adw_err err = {0};
+	char *json = cJSON_PrintUnformatted(obj);
+	const char *params[2] = {r->id, json};
+
+	flush(r);
+	if (adw_db_exec(
+		r->conn,
+		"UPDATE ai_developer_workflows SET output_data = jsonb_set(output_data, "
+		"'{git}', COALESCE(output_data -> 'git', '{}'::jsonb) || $2::jsonb) WHERE id = "
+		"$1",
+		2, params, &err) < 0)
+		adw_log_warn("adw=%s git state not recorded: %s", r->id, err.msg);
+	free(json);
+	cJSON_Delete(obj);
+}
+
+/*
+ * When the working dir is in a git repository: the ADW gets its own
+ * worktree on branch adw/<name>-<id8> and works there (the same
+ * subdirectory of it). Returns 0 (also when not a repository), or -1 with
+ * *why when the worktree cannot be made (no run in the shared checkout).
+ */
+static int git_setup(struct runner *r, char **why)
+{
+	struct adw_err err = {0};
+	char *top = NULL, *wt, *branch;
+	size_t tl;
+	cJSON *g;
+
+	if (adw_git_toplevel(r->workdir, &top) != 0)
+		return 0;
+	branch = adw_xasprintf("adw/%s-%s", r->name, r->short_id);
+	wt = adw_xasprintf("%s/%s-%s", r->cfg->worktree_dir, r->name, r->short_id);
+	if (adw_git_worktree(top, wt, branch, r->cfg->base_branch, &r->base_commit, &err) < 0) {
+		*why = adw_xasprintf("cannot make the git worktree %s: %s", wt, err.msg);
+		free(top);
+		free(wt);
+		free(branch);
+		return -1;
+	}
+	tl = strlen(top);
+	r->repo = top;
+	r->worktree = wt;
+	r->branch = branch;
+	{
+		/* The same place inside the worktree as the working dir in the checkout. */
+		const char *rel = !strncmp(r->workdir, top, tl) ? r->workdir + tl : "";
+		char *dir = adw_xasprintf("%s%s", wt, rel);
+
+		free(r->workdir);
+		r->workdir = dir;
+	}
+	g = cJSON_CreateObject();
+	cJSON_AddStringToObject(g, "repo", top);
+	cJSON_AddStringToObject(g, "worktree", wt);
+	cJSON_AddStringToObject(g, "branch", branch);
+	cJSON_AddStringToObject(g, "base_commit", r->base_commit);
+	cJSON_AddBoolToObject(g, "worktree_removed", 0);
+	git_record(r, g);
+	system_event(r, NULL, "SystemInfo", NULL,
+		     "Working in git worktree %s on branch %s (from %.12s)", wt, branch,
+		     r->base_commit);
+	return 0;
+}
+
+/* After a step: commit its changes to the branch, and say which files and lines changed. */
+static void git_track(struct runner *r, const char *step)
+{
+	struct adw_err err = {0};
+	struct adw_git_file *files = NULL;
+	char *head = NULL, *msg;
+	bool committed = false;
+	long added = 0, removed = 0;
+	int n = 0;
+	cJSON *payload, *arr, *g, *d;
+
+	if (!r->worktree)
+		return;
+	msg = adw_xasprintf("adw %s: %s step", r->name, step);
+	if (adw_git_commit_all(r->worktree, msg, &committed, &err) < 0 ||
+	    adw_git_head(r->worktree, &head, &err) < 0 ||
+	    adw_git_numstat(r->worktree, r->head_before ? r->head_before : r->base_commit, head,
+			    &files, &n, &err) < 0) {
+		adw_log_warn("adw=%s git after the %s step: %s", r->id, step, err.msg);
+		system_event(r, step, "SystemWarning", NULL, "git after the %s step: %s", step,
+			     err.msg);
+		goto out;
+	}
+	payload = cJSON_CreateObject();
+	arr = cJSON_AddArrayToObject(payload, "files");
+	for (int i = 0; i < n; i++) {
+		cJSON *f = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(f, "path", files[i].path);
+		cJSON_AddNumberToObject(f, "added", (double)files[i].added);
+		cJSON_AddNumberToObject(f, "removed", (double)files[i].removed);
+		cJSON_AddItemToArray(arr, f);
+		added += files[i].added > 0 ? files[i].added : 0;
+		removed += files[i].removed > 0 ? files[i].removed : 0;
+	}
+	cJSON_AddStringToObject(payload, "branch", r->branch);
+	cJSON_AddStringToObject(payload, "commit", head);
+	cJSON_AddBoolToObject(payload, "committed", committed);
+	{
+		char *content = adw_xasprintf("%s step: %d file%s changed, +%ld -%ld", step, n,
+					      n == 1 ? "" : "s", added, removed);
+		struct adw_event ev = {.category = ADW_CAT_FILE_TRACKING,
+				       .type = "FileTrackingBlock",
+				       .content = content,
+				       .payload = payload};
+
+		record(r, &ev);
+		free(content);
+	}
+	cJSON_Delete(payload);
+	adw_git_files_free(files, n);
+	files = NULL;
+	n = 0;
+	/* The ADW's whole diff stat, from where its branch started. */
+	if (adw_git_numstat(r->worktree, r->base_commit, head, &files, &n, &err) == 0) {
+		added = removed = 0;
+		for (int i = 0; i < n; i++) {
+			added += files[i].added > 0 ? files[i].added : 0;
+			removed += files[i].removed > 0 ? files[i].removed : 0;
+		}
+		g = cJSON_CreateObject();
+		cJSON_AddStringToObject(g, "head", head);
+		d = cJSON_AddObjectToObject(g, "diff");
+		cJSON_AddNumberToObject(d, "files", n);
+		cJSON_AddNumberToObject(d, "insertions", (double)added);
+		cJSON_AddNumberToObject(d, "deletions", (double)removed);
+		git_record(r, g);
+	}
+out:
+	adw_git_files_free(files, n);
+	free(head);
+	free(msg);
+}
+
+/* At the end: the worktree goes or stays by ADW_WORKTREE_KEEP; the branch always stays. */
+static void git_finish(struct runner *r, bool ok)
+{
+	struct adw_err err = {0};
+	const char *keep = r->cfg->worktree_keep ? r->cfg->worktree_keep : "on_failure";
+	cJSON *g;
+
+	if (!r->worktree || !strcmp(keep, "always") || (!strcmp(keep, "on_failure") && !ok))
+		return;
+	if (adw_git_worktree_remove(r->repo, r->worktree, &err) < 0) {
+		adw_log_warn("adw=%s worktree %s not removed: %s", r->id, r->worktree, err.msg);
+		return;
+	}
+	g = cJSON_CreateObject();
+	cJSON_AddBoolToObject(g, "worktree_removed", 1);
+	git_record(r, g);
+}
+
 /*
  * The time limit of the next step in ms (0 = none): step_timeout_s, cut to
  * what is left of the run's timeout_s.
@@ -1225,6 +1388,10 @@ static int run_step(struct runner *r, int i, char **why)
 		goto out;
 	}
 	note(r, "Started the %s step", step);
+	free(r->head_before);
+	r->head_before = NULL;
+	if (r->worktree && adw_git_head(r->worktree, &r->head_before, &err) < 0)
+		adw_log_warn("adw=%s git HEAD: %s", r->id, err.msg);
 	new_uuid(session);
 	if (adw_prompt_load(r->cfg, step, &tmpl, &err) < 0) {
 		error = adw_xstrdup(err.msg);
@@ -1311,6 +1478,7 @@ static int run_step(struct runner *r, int i, char **why)
 		free(r->review_path);
 		r->review_path = adw_xstrdup(artifact);
 	}
+	git_track(r, step);
 	if (step_end(r, i, step, artifact, &res, ok, error, now_ms() - t0, &err) < 0) {
 		*why = adw_xasprintf("cannot record the end of step '%s': %s", step, err.msg);
 		goto out;
@@ -1522,7 +1690,9 @@ int adw_runner_run(const struct adw_config *cfg, const char *conninfo, const cha
 			     strcmp(r.runtime, "dry-run") == 0 ? ", dry run: no model" : "");
 	}
 	adw_updated(&r, "status: in_progress");
-	for (i = 0; i < r.wf.nsteps; i++) {
+	if (git_setup(&r, &why) < 0)
+		adw_log_error("adw=%s %s", r.id, why);
+	for (i = 0; !why && i < r.wf.nsteps; i++) {
 		/* The checkpoint before each step. */
 		steer_take(&r, true);
 		if (!r.cancel && r.pause_id)
@@ -1550,6 +1720,7 @@ int adw_runner_run(const struct adw_config *cfg, const char *conninfo, const cha
 	r.step = NULL;
 	free(r.agent_id);
 	r.agent_id = NULL;
+	git_finish(&r, !r.cancel && why == NULL);
 	if (r.cancel) {
 		finish_cancelled(&r);
 		rc = ADW_RUNNER_CANCELLED;
@@ -1584,6 +1755,11 @@ out:
 	adw_event_batch_release(&r.batch);
 	adw_workflow_release(&r.wf);
 	free(r.done);
+	free(r.repo);
+	free(r.worktree);
+	free(r.branch);
+	free(r.base_commit);
+	free(r.head_before);
 	free(r.plan_path);
 	free(r.review_path);
 	free(r.agent_id);

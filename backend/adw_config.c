@@ -194,6 +194,20 @@ int adw_config_load(struct adw_config *cfg, struct adw_err *err)
 		0 ||
 	    env_int("ADW_MAX_RECOVERIES", 0, 100, 3, &cfg->max_recoveries, err) < 0)
 		return -1;
+	cfg->worktree_dir = env_dup("ADW_WORKTREE_DIR");
+	if (!cfg->worktree_dir)
+		cfg->worktree_dir = adw_xasprintf("%s/worktrees", cfg->home);
+	cfg->base_branch = env_dup("ADW_BASE_BRANCH");
+	cfg->worktree_keep = env_dup("ADW_WORKTREE_KEEP");
+	if (!cfg->worktree_keep)
+		cfg->worktree_keep = adw_xstrdup("on_failure");
+	if (strcmp(cfg->worktree_keep, "on_failure") != 0 &&
+	    strcmp(cfg->worktree_keep, "always") != 0 && strcmp(cfg->worktree_keep, "never") != 0)
+		return adw_err_set(
+		    err, ADW_ERR_INVALID,
+		    "bad value '%s' for ADW_WORKTREE_KEEP: expected on_failure, always "
+		    "or never",
+		    cfg->worktree_keep);
 	cfg->data_dir = env_dup("ADW_DATA_DIR");
 	if (!cfg->data_dir)
 		cfg->data_dir = adw_xstrdup(uninstalled ? ADW_SOURCE_ROOT : ADW_PKGDATADIR);
@@ -217,6 +231,9 @@ void adw_config_release(struct adw_config *cfg)
 	free(cfg->model);
 	free(cfg->data_dir);
 	free(cfg->run_bin);
+	free(cfg->worktree_dir);
+	free(cfg->base_branch);
+	free(cfg->worktree_keep);
 	memset(cfg, 0, sizeof(*cfg));
 }
 

@@ -29,6 +29,12 @@ struct adw_config {
 				   default or cancels the ADW; 1..604800 s, default 1800 */
 	int max_recoveries;	/* ADW_MAX_RECOVERIES: times a lost ADW (its adw-run died) is
 				   resumed before it fails; 0..100, default 3 */
+	char *worktree_dir;	/* ADW_WORKTREE_DIR: where ADWs in a git repository get their
+				   worktrees; default "$ADW_HOME/worktrees" */
+	char *base_branch;	/* ADW_BASE_BRANCH: what their branches start from; NULL = the
+				   repository's HEAD */
+	char *worktree_keep;	/* ADW_WORKTREE_KEEP: "on_failure" (default: a completed ADW's
+				   worktree is removed, its branch kept), "always", "never" */
 	char *data_dir;		/* ADW_DATA_DIR or the compiled/source default */
 	char *run_bin;		/* ADW_RUN_BIN or the built/installed adw-run */
 };

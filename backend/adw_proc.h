@@ -18,6 +18,7 @@ struct adw_proc_opts {
 	const char *log_path; /* stdout+stderr appended here; NULL = inherit */
 	bool devnull_stdin;   /* stdin from /dev/null (default: inherit) */
 	bool new_pgroup;      /* child leads a new process group (pgid = pid) */
+	int output_fd;	      /* when > 0: stdout and stderr go to this descriptor */
 };
 
 /**
@@ -31,6 +32,14 @@ pid_t adw_proc_spawn(char *const argv[], const struct adw_proc_opts *opts, struc
  */
 int adw_proc_run(char *const argv[], const struct adw_proc_opts *opts, int *status,
 		 struct adw_err *err) ADW_MUST_CHECK;
+/**
+ * Runs argv to its end with stdout and stderr captured together: *out gets
+ * at most max bytes of them (NUL-terminated, caller frees; the rest is read
+ * and dropped), *status the waitpid status. Returns 0 when the child ran,
+ * or -1 with err when it could not start. Any thread.
+ */
+int adw_proc_capture(char *const argv[], const struct adw_proc_opts *opts, size_t max, char **out,
+		     int *status, struct adw_err *err) ADW_MUST_CHECK;
 /**
  * Describes a waitpid status in words: "exited with status 1",
  * "killed by signal 9 (Killed)". Writes at most n bytes to buf; returns buf.

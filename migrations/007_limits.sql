@@ -1,6 +1,7 @@
 -- Limits of a run (issue 5): wall-clock timeouts of the whole run and of
 -- each step, and a cost budget. NULL = no limit. The ADW JSON also shows
--- the idempotency key (006) and how often it was retried.
+-- the idempotency key (006), how often it was retried, and its git branch,
+-- worktree and diff stat (output_data.git) when it ran in a repository.
 ALTER TABLE ai_developer_workflows
 	ADD COLUMN timeout_s integer CHECK (timeout_s > 0),
 	ADD COLUMN step_timeout_s integer CHECK (step_timeout_s > 0),
@@ -52,6 +53,7 @@ BEGIN
 		'idempotency_key', a.idempotency_key,
 		'timeout_s', a.timeout_s, 'step_timeout_s', a.step_timeout_s,
 		'max_cost_usd', a.max_cost_usd::float8,
-		'retries', COALESCE((a.metadata ->> 'retries')::int, 0));
+		'retries', COALESCE((a.metadata ->> 'retries')::int, 0),
+		'git', a.output_data -> 'git');
 END
 $$;

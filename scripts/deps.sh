@@ -4,7 +4,7 @@
 set -euo pipefail
 pkgs=(build-essential meson ninja-build pkg-config libpq-dev libmicrohttpd-dev libcjson-dev
       libcurl4-openssl-dev libssl-dev uuid-dev check postgresql)
-if [ "${1:-}" = "--test" ]; then pkgs+=(chromium nodejs npm jq); fi
+if [ "${1:-}" = "--test" ]; then pkgs+=(chromium nodejs npm jq git); fi
 missing=()
 for p in "${pkgs[@]}"; do
   case "$p" in
