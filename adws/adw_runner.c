@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include <uuid/uuid.h>
@@ -45,6 +46,10 @@ struct runner {
 	bool budget_waived;		 /* a person chose to go on past the budget */
 	long long deadline_ms;		 /* monotonic end of this run; 0 = none */
 	int owned_backend;		 /* the backend holding the ADW's lock (own()) */
+	long long last_reset_ms;	 /* monotonic ms of the last reconnect attempt */
+	long long db_down_since;	 /* monotonic ms since the database is away; 0 = up */
+	char *spill_path;		 /* events an outage could not keep in memory */
+	int spilled;			 /* events now in the spill file */
 	char *repo, *worktree, *branch;	 /* the ADW's git worktree, when its dir is a repository */
 	char *base_commit, *head_before; /* where its branch started; HEAD before the step */
 	bool run_timed_out;		 /* the step's time was cut to the run's deadline */
@@ -100,22 +105,126 @@ static void new_uuid(char out[37])
 }
 
 /* Writes the buffered events in one statement (retried once on a new connection). */
-static void flush(struct runner *r)
+/*
+ * While the database is away the buffered events stay in memory up to
+ * SPILL_BYTES; beyond that each batch goes, as one JSON array a line, to
+ * $ADW_HOME/spill/<id>.jsonl, written back in order (before newer events)
+ * once the database answers again. Nothing is dropped unless the file
+ * cannot be written (then it is counted and logged).
+ */
+#define SPILL_BYTES (8 << 20)
+
+static void spill(struct runner *r)
 {
-	struct adw_err err = {0};
+	char *line, *dir;
+	FILE *f;
 
 	if (r->batch.n == 0)
 		return;
-	if (adw_event_batch_flush(r->conn, &r->batch, NULL, &err) == 0)
-		return;
-	adw_log_error("adw=%s %d events not stored yet: %s", r->id, r->batch.n, err.msg);
-	if (adw_db_check(r->conn, &err) == 0 &&
-	    adw_event_batch_flush(r->conn, &r->batch, NULL, &err) == 0)
-		return;
-	r->lost_events += r->batch.n;
-	adw_log_error("adw=%s %d events lost: %s", r->id, r->batch.n, err.msg);
+	if (!r->spill_path) {
+		dir = adw_xasprintf("%s/spill", r->cfg->home);
+		if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+			adw_log_error("adw=%s cannot create %s: %s", r->id, dir, strerror(errno));
+		r->spill_path = adw_xasprintf("%s/%s.jsonl", dir, r->id);
+		free(dir);
+	}
+	line = cJSON_PrintUnformatted(r->batch.rows);
+	f = fopen(r->spill_path, "a");
+	if (!f || fprintf(f, "%s\n", line) < 0 || fflush(f) != 0 || fsync(fileno(f)) != 0) {
+		r->lost_events += r->batch.n;
+		adw_log_error("adw=%s %d events lost: cannot write %s: %s", r->id, r->batch.n,
+			      r->spill_path, strerror(errno));
+	} else {
+		r->spilled += r->batch.n;
+	}
+	if (f)
+		fclose(f);
+	free(line);
 	adw_event_batch_release(&r->batch);
 	adw_event_batch_init(&r->batch);
+}
+
+/*
+ * Writes back what an outage sent to the spill file, all lines in one
+ * transaction (so a failure leaves none written twice); 0 when nothing is
+ * left there, -1 when the database refused.
+ */
+static int unspill(struct runner *r)
+{
+	struct adw_err err = {0};
+	char *line = NULL;
+	size_t cap = 0;
+	FILE *f;
+	bool own_tx;
+	int rc;
+
+	if (!r->spill_path) {
+		char *path = adw_xasprintf("%s/spill/%s.jsonl", r->cfg->home, r->id);
+
+		/* One left by an earlier run of this ADW on this machine. */
+		if (access(path, F_OK) != 0) {
+			free(path);
+			return 0;
+		}
+		r->spill_path = path;
+	}
+	f = fopen(r->spill_path, "r");
+	if (!f)
+		return errno == ENOENT ? 0 : -1;
+	/* Inside the caller's transaction the lines simply join it. */
+	own_tx = PQtransactionStatus(r->conn) == PQTRANS_IDLE;
+	rc = own_tx ? adw_db_exec(r->conn, "BEGIN", 0, NULL, &err) : 0;
+	while (rc == 0 && getline(&line, &cap, f) > 0) {
+		const char *params[1] = {line};
+
+		rc = adw_db_exec(r->conn, "SELECT adw_events_append($1::json)", 1, params, &err);
+	}
+	free(line);
+	fclose(f);
+	if (rc == 0 && own_tx)
+		rc = adw_db_exec(r->conn, "COMMIT", 0, NULL, &err);
+	if (rc < 0) {
+		if (own_tx)
+			PQclear(PQexec(r->conn, "ROLLBACK"));
+		return -1;
+	}
+	unlink(r->spill_path);
+	if (r->spilled)
+		adw_log_info("adw=%s %d spilled events written back", r->id, r->spilled);
+	r->spilled = 0;
+	return 0;
+}
+
+/* Writes the buffered events in one statement; keeps or spills them while the database is away. */
+static void flush(struct runner *r)
+{
+	struct adw_err err = {0};
+	long long now;
+
+	if (r->batch.n == 0 && !r->spilled)
+		return;
+	now = now_ms();
+	if (PQstatus(r->conn) != CONNECTION_OK) {
+		/* Try the database again at most once a second. */
+		if (now - r->last_reset_ms < 1000 || adw_db_check(r->conn, &err) < 0) {
+			if (now - r->last_reset_ms >= 1000)
+				r->last_reset_ms = now;
+			if (r->batch.bytes >= SPILL_BYTES)
+				spill(r);
+			return;
+		}
+	}
+	if ((r->spilled && unspill(r) < 0) ||
+	    (r->batch.n && adw_event_batch_flush(r->conn, &r->batch, NULL, &err) < 0)) {
+		adw_log_error("adw=%s %d events not stored yet: %s", r->id, r->batch.n,
+			      err.msg[0] ? err.msg : "database unavailable");
+		if (adw_db_check(r->conn, &err) < 0 || (r->spilled && unspill(r) < 0) ||
+		    (r->batch.n && adw_event_batch_flush(r->conn, &r->batch, NULL, &err) < 0)) {
+			r->last_reset_ms = now;
+			if (r->batch.bytes >= SPILL_BYTES)
+				spill(r);
+		}
+	}
 }
 
 /* Buffers an event of the running step (or of the workflow when step is NULL). */
@@ -360,7 +469,7 @@ static void steer_take(struct runner *r, bool force)
 			    "adw=%s another adw-run took this ADW over while the database "
 			    "was away; stopping",
 			    r->id);
-			exit(ADW_RUNNER_FAILED);
+			exit(ADW_RUNNER_SUPERSEDED);
 		}
 	}
 	if (now - r->last_fetch_ms >= STEER_BACKSTOP_MS)
@@ -904,6 +1013,58 @@ static char *title_case(const char *step)
 	return s;
 }
 
+/*
+ * Before a change of state: waits for the database with backoff (100 ms
+ * doubling to 2 s), holding the agent's events in memory or the spill
+ * file meanwhile; takes the ADW's lock again on a new connection. After
+ * ADW_DB_OUTAGE_S it gives up: everything is spilled, the log says so, and
+ * adw-run exits ADW_RUNNER_DB_LOST for its supervisor to fail the ADW.
+ */
+static void db_wait(struct runner *r)
+{
+	struct adw_err err = {0};
+	long long start = now_ms(), delay = 100;
+
+	for (;;) {
+		PGresult *res = PQstatus(r->conn) == CONNECTION_OK
+				    ? adw_db_query(r->conn, "SELECT 1", 0, NULL, &err)
+				    : NULL;
+
+		PQclear(res);
+		if (res || adw_db_check(r->conn, &err) == 0)
+			break;
+		if (!r->db_down_since) {
+			r->db_down_since = start;
+			adw_log_warn("adw=%s the database is unavailable: waiting up to %d s",
+				     r->id, r->cfg->db_outage_s);
+		}
+		if (now_ms() - r->db_down_since >= r->cfg->db_outage_s * 1000LL) {
+			spill(r);
+			adw_log_error(
+			    "adw=%s the database was unavailable for %d s (ADW_DB_OUTAGE_S): "
+			    "giving up; %d events kept in %s, %d lost",
+			    r->id, r->cfg->db_outage_s, r->spilled,
+			    r->spill_path ? r->spill_path : "(none)", r->lost_events);
+			exit(ADW_RUNNER_DB_LOST);
+		}
+		usleep((useconds_t)delay * 1000);
+		delay = delay * 2 > 2000 ? 2000 : delay * 2;
+	}
+	if (r->db_down_since) {
+		adw_log_info("adw=%s the database is back after %.1f s", r->id,
+			     (double)(now_ms() - r->db_down_since) / 1000.0);
+		r->db_down_since = 0;
+	}
+	if (PQbackendPID(r->conn) != r->owned_backend && own(r, &err) < 0 &&
+	    err.code == ADW_ERR_CONFLICT) {
+		adw_log_error("adw=%s another adw-run took this ADW over while the database was "
+			      "away; stopping",
+			      r->id);
+		exit(ADW_RUNNER_SUPERSEDED);
+	}
+	flush(r);
+}
+
 static int step_begin(struct runner *r, int index, const char *step, const char *artifact,
 		      struct adw_err *err)
 {
@@ -917,7 +1078,7 @@ static int step_begin(struct runner *r, int index, const char *step, const char 
 	int rc = -1;
 
 	snprintf(idx, sizeof(idx), "%d", index);
-	flush(r);
+	db_wait(r);
 	if (adw_db_exec(r->conn, "BEGIN", 0, NULL, err) < 0)
 		goto out;
 	/* A re-run of a step reuses its name: archive the earlier agent. */
@@ -1015,7 +1176,7 @@ static int step_end(struct runner *r, int index, const char *step, const char *a
 	params[4] = in;
 	params[5] = out_t;
 	params[6] = cost;
-	flush(r);
+	db_wait(r);
 	if (adw_db_exec(r->conn, "BEGIN", 0, NULL, err) < 0)
 		return -1;
 	if (adw_db_exec(
@@ -1536,7 +1697,7 @@ static void finish(struct runner *r, bool ok, const char *why, const char *faile
 	struct adw_err err = {0};
 	bool in_tx;
 
-	flush(r);
+	db_wait(r);
 	in_tx = adw_db_exec(r->conn, "BEGIN", 0, NULL, &err) == 0;
 	if (adw_db_exec(r->conn,
 			"UPDATE ai_developer_workflows SET status = $2, error_message = $3, "
@@ -1587,7 +1748,7 @@ static void finish_cancelled(struct runner *r)
 	struct adw_err err = {0};
 	bool in_tx;
 
-	flush(r);
+	db_wait(r);
 	in_tx = adw_db_exec(r->conn, "BEGIN", 0, NULL, &err) == 0;
 	if (adw_db_exec(
 		r->conn,
@@ -1647,7 +1808,8 @@ int adw_runner_run(const struct adw_config *cfg, const char *conninfo, const cha
 	if (load(&r, &err) < 0) {
 		if (err.code == ADW_ERR_CONFLICT) {
 			adw_log_info("adw=%s: %s; nothing to do", id, err.msg);
-			rc = ADW_RUNNER_COMPLETED;
+			rc = strstr(err.msg, "another adw-run") ? ADW_RUNNER_SUPERSEDED
+								: ADW_RUNNER_COMPLETED;
 			goto out;
 		}
 		fprintf(stderr, "adw: cannot run adw '%s': %s\n", id, err.msg);
@@ -1663,6 +1825,8 @@ int adw_runner_run(const struct adw_config *cfg, const char *conninfo, const cha
 	}
 	adw_log_info("adw=%s running %s (%s, runtime %s) in %s", r.id, r.name, r.wf.name, r.runtime,
 		     r.workdir);
+	if (unspill(&r) < 0)
+		adw_log_error("adw=%s events left by an earlier run not written back yet", r.id);
 	if (adw_control_open(&r.ctl, r.conn, r.id, &err) < 0)
 		adw_log_error("adw=%s not steerable: %s", r.id, err.msg);
 	else
@@ -1755,6 +1919,7 @@ out:
 	adw_event_batch_release(&r.batch);
 	adw_workflow_release(&r.wf);
 	free(r.done);
+	free(r.spill_path);
 	free(r.repo);
 	free(r.worktree);
 	free(r.branch);

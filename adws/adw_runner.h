@@ -14,12 +14,16 @@
 
 /** Exit codes of adw-run (also returned by adw_runner_run). */
 enum adw_runner_exit {
-	ADW_RUNNER_COMPLETED = 0, /* the ADW ended completed (or was already finished) */
-	ADW_RUNNER_FAILED = 1,	  /* the ADW ended failed */
-	ADW_RUNNER_USAGE = 2,	  /* bad arguments, configuration or unknown ADW */
-	ADW_RUNNER_CANCELLED = 1, /* the ADW ended cancelled (a person's cancel or redirect,
-				     or a pause or question that timed out): it did not
-				     complete, so adw-run exits as for failed */
+	ADW_RUNNER_COMPLETED = 0,  /* the ADW ended completed (or was already finished) */
+	ADW_RUNNER_FAILED = 1,	   /* the ADW ended failed */
+	ADW_RUNNER_USAGE = 2,	   /* bad arguments, configuration or unknown ADW */
+	ADW_RUNNER_DB_LOST = 4,	   /* the database was away longer than ADW_DB_OUTAGE_S: the
+				      run gave up (its log says what it kept); the supervisor
+				      fails the ADW */
+	ADW_RUNNER_SUPERSEDED = 5, /* another adw-run holds this ADW: nothing was changed */
+	ADW_RUNNER_CANCELLED = 1,  /* the ADW ended cancelled (a person's cancel or redirect,
+				      or a pause or question that timed out): it did not
+				      complete, so adw-run exits as for failed */
 };
 
 /**

@@ -80,7 +80,8 @@ static void usage(FILE *f)
 	    "\n"
 	    "Environment: DATABASE_URL, ADW_HOME, ADW_WORKDIR, ADW_RUNTIME (claude|dry-run),\n"
 	    "ADW_CLAUDE_BIN, ADW_MODEL, ADW_MAX_RUNNING, ADW_LISTEN, ADW_PAUSE_TIMEOUT_S,\n"
-	    "ADW_QUESTION_TIMEOUT_S, ADW_MAX_RECOVERIES.\n"
+	    "ADW_QUESTION_TIMEOUT_S, ADW_MAX_RECOVERIES, ADW_DB_OUTAGE_S, ADW_WORKTREE_DIR,\n"
+	    "ADW_BASE_BRANCH, ADW_WORKTREE_KEEP.\n"
 	    "Exit status: 0 ok, 1 the operation failed (or the ADW did not complete),\n"
 	    "2 usage or configuration error.\n");
 }

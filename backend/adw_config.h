@@ -29,6 +29,8 @@ struct adw_config {
 				   default or cancels the ADW; 1..604800 s, default 1800 */
 	int max_recoveries;	/* ADW_MAX_RECOVERIES: times a lost ADW (its adw-run died) is
 				   resumed before it fails; 0..100, default 3 */
+	int db_outage_s;	/* ADW_DB_OUTAGE_S: how long a running ADW waits for the database
+				   before it gives up (and is failed); 1..86400 s, default 300 */
 	char *worktree_dir;	/* ADW_WORKTREE_DIR: where ADWs in a git repository get their
 				   worktrees; default "$ADW_HOME/worktrees" */
 	char *base_branch;	/* ADW_BASE_BRANCH: what their branches start from; NULL = the

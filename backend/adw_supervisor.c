@@ -24,11 +24,12 @@
 #include "adw_store.h"
 #include "adw_thread.h"
 
-#define BACKSTOP_MS 1000  /* poll for work even without a notification */
-#define HEARTBEAT_MS 2000 /* refresh our ADWs' heartbeat and look for lost ones this often */
-#define LOST_STALE_S 6	  /* a running ADW with no heartbeat for this long and no lock is lost */
-#define EXPIRE_MS 1000	  /* look for pauses of unstarted ADWs that timed out this often */
-#define TICK_MS 200	  /* reap children at least this often */
+#define BACKSTOP_MS 1000    /* poll for work even without a notification */
+#define HEARTBEAT_MS 2000   /* refresh our ADWs' heartbeat and look for lost ones this often */
+#define LOST_GRACE_MS 10000 /* no lost-ADW scan this soon after (re)connecting */
+#define LOST_STALE_S 6	    /* a running ADW with no heartbeat for this long and no lock is lost */
+#define EXPIRE_MS 1000	    /* look for pauses of unstarted ADWs that timed out this often */
+#define TICK_MS 200	    /* reap children at least this often */
 
 struct child {
 	char *id;
@@ -48,6 +49,7 @@ struct adw_supervisor {
 	int nchildren;
 	char host[256];
 	char *log_dir;
+	long long connected_at; /* monotonic ms of the last (re)connection */
 };
 
 /* A pollable handle on pid's exit, so a reap never waits for the next tick. */
@@ -83,6 +85,14 @@ static void child_remove(struct adw_supervisor *s, int i)
 	s->children[i] = s->children[--s->nchildren];
 }
 
+static long long mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static bool connect_db(struct adw_supervisor *s)
 {
 	struct adw_err err = {0};
@@ -90,6 +100,7 @@ static bool connect_db(struct adw_supervisor *s)
 	if (s->conn && PQstatus(s->conn) == CONNECTION_OK)
 		return true;
 	PQfinish(s->conn);
+	s->connected_at = mono_ms();
 	s->conn = adw_db_connect(s->conninfo, &err);
 	if (!s->conn) {
 		adw_log_warn("supervisor: %s", err.msg);
@@ -194,11 +205,26 @@ static int reap(struct adw_supervisor *s)
 					     (int)pid, how);
 			why = adw_xasprintf("adw-run (pid %d) %s before the ADW finished", (int)pid,
 					    how);
-			/* Exit 2: a usage or configuration error that a new run would repeat. */
-			if (WIFEXITED(status) && WEXITSTATUS(status) == 2)
+			/*
+			 * Exit 2: a usage or configuration error a new run would repeat; 4: it
+			 * gave up waiting for the database (its log says what it kept); 5:
+			 * another adw-run has the ADW, nothing to do.
+			 */
+			if (WIFEXITED(status) && WEXITSTATUS(status) == 5) {
+				adw_log_info("adw=%s adw-run pid=%d: another adw-run has it",
+					     s->children[i].id, (int)pid);
+			} else if (WIFEXITED(status) && WEXITSTATUS(status) == 4) {
+				free(why);
+				why = adw_xasprintf(
+				    "adw-run (pid %d) gave up after a database outage "
+				    "longer than ADW_DB_OUTAGE_S (see its log)",
+				    (int)pid);
 				fail_if_unfinished(s, s->children[i].id, why);
-			else
+			} else if (WIFEXITED(status) && WEXITSTATUS(status) == 2) {
+				fail_if_unfinished(s, s->children[i].id, why);
+			} else {
 				recover_unfinished(s, s->children[i].id, why);
+			}
 			free(why);
 			child_remove(s, i);
 			freed++;
@@ -315,14 +341,6 @@ static bool drain_notifications(struct adw_supervisor *s, bool consume)
 	return any;
 }
 
-static long long mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* One UPDATE: the heartbeat of every ADW this supervisor runs. */
 static void heartbeat(struct adw_supervisor *s)
 {
@@ -350,7 +368,12 @@ static void find_lost(struct adw_supervisor *s)
 	char **ids = NULL, **why = NULL;
 	int n = 0;
 
+	/*
+	 * After this supervisor (re)connected, give running children the time
+	 * to reconnect and take their locks again: a database restart drops them.
+	 */
 	if (!s->conn || PQstatus(s->conn) != CONNECTION_OK ||
+	    mono_ms() - s->connected_at < LOST_GRACE_MS ||
 	    adw_store_adw_lost(s->conn, LOST_STALE_S, 16, &ids, &why, &n, &err) < 0)
 		return;
 	for (int i = 0; i < n; i++) {

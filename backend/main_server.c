@@ -46,7 +46,9 @@ static void usage(FILE *f)
 	    "ADW_STREAM_PING_MS (keep-alive of idle streams, default 15000),\n"
 	    "ADW_PAUSE_TIMEOUT_S (a paused ADW not resumed in time is cancelled, default 1800),\n"
 	    "ADW_QUESTION_TIMEOUT_S (an unanswered question takes its default or cancels the ADW,\n"
-	    "default 1800), ADW_MAX_RECOVERIES (times a lost ADW is resumed, default 3).\n"
+	    "default 1800), ADW_MAX_RECOVERIES (times a lost ADW is resumed, default 3),\n"
+	    "ADW_DB_OUTAGE_S (a running ADW waits this long for the database, default 300),\n"
+	    "ADW_WORKTREE_DIR, ADW_BASE_BRANCH, ADW_WORKTREE_KEEP (git worktrees of ADWs).\n"
 	    "Exit status: 0 after a clean stop (SIGINT/SIGTERM), 1 when the database or the\n"
 	    "listen address is unusable, 2 on a usage or configuration error.\n");
 }

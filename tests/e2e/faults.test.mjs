@@ -1,0 +1,113 @@
+// Fault injection (issue 5), at a size that fits CI: ADWs whose steps are
+// slowed down so they are mid-flight when PostgreSQL restarts, when every
+// backend is terminated, when adw-run children are killed again and again,
+// and when the server itself is killed. After each: every ADW completes,
+// no step that had completed ran again, and no event is lost or written
+// twice (each step has exactly one successful StepEnd, each ADW one
+// "Workflow completed"). Prints a table of scenario -> outcome.
+import { test, after, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { startServer, api, waitForAdw, sql, createDatabase } from './lib/server.mjs';
+
+const N = Number(process.env.ADW_FAULT_ADWS || 8);
+const table = [];
+after(() => {
+  console.log('\nscenario                               ADWs  completed  steps re-run after completion  duplicate events');
+  for (const r of table) console.log(`${r.scenario.padEnd(38)} ${String(r.n).padStart(4)}  ${String(r.completed).padStart(9)}  ${String(r.rerun).padStart(30)}  ${String(r.dups).padStart(16)}`);
+});
+
+async function startMany(srv, n, prompt) {
+  const ids = [];
+  for (let i = 0; i < n; i++) {
+    const r = await api(srv.url, 'POST', '/api/adws', { workflow: 'plan_build_review', prompt: `${prompt} ${i} [dry-run:delay=1200]` });
+    assert.equal(r.status, 201, r.text);
+    ids.push(r.body.adw.id);
+  }
+  for (const id of ids) await waitForAdw(srv.url, id, 20000, ['in_progress']);
+  return ids;
+}
+
+/* Checks the outcome and records a row of the table. */
+async function check(scenario, srv, dbUrl, ids) {
+  const done = [];
+  for (const id of ids) done.push(await waitForAdw(srv.url, id, 90000));
+  const idList = ids.map((i) => `'${i}'`).join(',');
+  const rerun = Number(sql(dbUrl, `SELECT count(*) FROM (SELECT adw_id, step FROM events WHERE adw_id IN (${idList})
+    AND type = 'StepEnd' AND payload->>'status' = 'success' GROUP BY 1, 2 HAVING count(*) > 1) x`).trim());
+  const completedTwice = Number(sql(dbUrl, `SELECT count(*) FROM (SELECT adw_id FROM events WHERE adw_id IN (${idList})
+    AND type = 'SystemInfo' AND content LIKE 'Workflow completed:%' GROUP BY 1 HAVING count(*) <> 1) x`).trim());
+  const missing = Number(sql(dbUrl, `SELECT count(*) FROM adw_steps s WHERE s.adw_id IN (${idList}) AND s.status = 'completed'
+    AND NOT EXISTS (SELECT 1 FROM events e WHERE e.adw_id = s.adw_id AND e.step = s.name AND e.type = 'StepEnd' AND e.payload->>'status' = 'success')`).trim());
+  const row = { scenario, n: ids.length, completed: done.filter((d) => d.status === 'completed').length, rerun, dups: completedTwice };
+  table.push(row);
+  assert.equal(row.completed, ids.length, JSON.stringify(done.filter((d) => d.status !== 'completed'), null, 1));
+  assert.equal(rerun, 0, 'a completed step ran again');
+  assert.equal(completedTwice, 0, 'each ADW has one "Workflow completed"');
+  assert.equal(missing, 0, 'every completed step has its StepEnd event');
+}
+
+function pgctl(...args) {
+  const dir = process.env.PGTEST_DIR;
+  const bin = spawnSync('bash', ['-c', 'ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1'], { encoding: 'utf8' }).stdout.trim();
+  // -l: the restarted postmaster must not hold our pipes open.
+  const cmd = [`${bin}/pg_ctl`, '-D', `${dir}/data`, '-l', `${dir}/server.log`, '-w', ...args];
+  const opts = { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'], timeout: 60000 };
+  const r = process.getuid() === 0 ? spawnSync('runuser', ['-u', 'postgres', '--', ...cmd], opts) : spawnSync(cmd[0], cmd.slice(1), opts);
+  assert.equal(r.status, 0, r.stderr);
+}
+
+describe('faults with running ADWs', { skip: !process.env.PGTEST_DIR && 'needs the private cluster of scripts/test (PGTEST_DIR)' }, () => {
+  test('PostgreSQL restarts', { timeout: 180000 }, async () => {
+    const dbUrl = createDatabase('fault1');
+    const srv = await startServer({ dbUrl });
+    try {
+      const ids = await startMany(srv, N, 'Restart');
+      pgctl('restart', '-m', 'fast');
+      await check('restart PostgreSQL', srv, dbUrl, ids);
+    } finally { await srv.stop(); srv.cleanup(); }
+  });
+
+  test('every backend is terminated', { timeout: 180000 }, async () => {
+    const dbUrl = createDatabase('fault2');
+    const srv = await startServer({ dbUrl });
+    try {
+      const ids = await startMany(srv, N, 'Terminate');
+      for (let k = 0; k < 2; k++) {
+        sql(dbUrl, 'SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()');
+        await new Promise((r) => setTimeout(r, 900));
+      }
+      await check('pg_terminate_backend (every backend, twice)', srv, dbUrl, ids);
+    } finally { await srv.stop(); srv.cleanup(); }
+  });
+
+  test('adw-run children are killed again and again', { timeout: 180000 }, async () => {
+    const dbUrl = createDatabase('fault4');
+    const srv = await startServer({ dbUrl, env: { ADW_MAX_RECOVERIES: '10' } });
+    try {
+      const ids = await startMany(srv, N, 'Kill children');
+      for (let round = 0; round < 3; round++) {
+        for (const id of ids) {
+          const a = (await api(srv.url, 'GET', `/api/adws/${id}`)).body.adw;
+          if (a.status === 'in_progress' && a.worker_pid) {
+            try { process.kill(a.worker_pid, 'SIGKILL'); } catch { /* already gone */ }
+          }
+        }
+        await new Promise((r) => setTimeout(r, 1500));
+      }
+      await check('kill -9 children (3 rounds)', srv, dbUrl, ids);
+    } finally { await srv.stop(); srv.cleanup(); }
+  });
+
+  test('the server is killed and started again', { timeout: 180000 }, async () => {
+    const dbUrl = createDatabase('fault3');
+    let srv = await startServer({ dbUrl });
+    const { home, workdir } = srv;
+    try {
+      const ids = await startMany(srv, N, 'Kill server');
+      await srv.stop('SIGKILL');
+      srv = await startServer({ dbUrl, home, workdir });
+      await check('kill -9 adw-server, start it again', srv, dbUrl, ids);
+    } finally { await srv.stop(); srv.cleanup(); }
+  });
+});
