@@ -113,6 +113,7 @@ static void new_uuid(char out[37])
  * cannot be written (then it is counted and logged).
  */
 #define SPILL_BYTES (8 << 20)
+#define DB_RETRIES 5 /* a change of state cut by a lost connection is done again this often */
 
 static void spill(struct runner *r)
 {
@@ -1081,6 +1082,11 @@ static int step_begin(struct runner *r, int index, const char *step, const char 
 	db_wait(r);
 	if (adw_db_exec(r->conn, "BEGIN", 0, NULL, err) < 0)
 		goto out;
+	/* The ADW row first, as every writer does (no deadlock with a recovery or an action). */
+	if (adw_db_exec(r->conn,
+			"SELECT 1 FROM ai_developer_workflows WHERE id = $1 FOR NO KEY UPDATE", 1,
+			(const char *[]){r->id}, err) < 0)
+		goto rollback;
 	/* A re-run of a step reuses its name: archive the earlier agent. */
 	if (adw_db_exec(r->conn,
 			"UPDATE agents SET archived = true WHERE name = $1 AND NOT archived", 1,
@@ -1179,6 +1185,11 @@ static int step_end(struct runner *r, int index, const char *step, const char *a
 	db_wait(r);
 	if (adw_db_exec(r->conn, "BEGIN", 0, NULL, err) < 0)
 		return -1;
+	/* The ADW row first, as every writer does (no deadlock with a recovery or an action). */
+	if (adw_db_exec(r->conn,
+			"SELECT 1 FROM ai_developer_workflows WHERE id = $1 FOR NO KEY UPDATE", 1,
+			(const char *[]){r->id}, err) < 0)
+		goto rollback;
 	if (adw_db_exec(
 		r->conn,
 		"UPDATE agents SET status = $3, session_id = $4, input_tokens = $5::bigint, "
@@ -1544,9 +1555,13 @@ static int run_step(struct runner *r, int i, char **why)
 	char *error = NULL;
 	int rc = -1;
 
-	if (step_begin(r, i, step, artifact, &err) < 0) {
-		*why = adw_xasprintf("cannot record the start of step '%s': %s", step, err.msg);
-		goto out;
+	/* A database that goes away mid-transaction: wait for it and do it again. */
+	for (int tries = 0; step_begin(r, i, step, artifact, &err) < 0; tries++) {
+		if (err.code != ADW_ERR_UNAVAILABLE || tries == DB_RETRIES) {
+			*why = adw_xasprintf("cannot record the start of step '%s': %s", step,
+					     err.msg);
+			goto out;
+		}
 	}
 	note(r, "Started the %s step", step);
 	free(r->head_before);
@@ -1640,9 +1655,13 @@ static int run_step(struct runner *r, int i, char **why)
 		r->review_path = adw_xstrdup(artifact);
 	}
 	git_track(r, step);
-	if (step_end(r, i, step, artifact, &res, ok, error, now_ms() - t0, &err) < 0) {
-		*why = adw_xasprintf("cannot record the end of step '%s': %s", step, err.msg);
-		goto out;
+	for (int tries = 0;
+	     step_end(r, i, step, artifact, &res, ok, error, now_ms() - t0, &err) < 0; tries++) {
+		if (err.code != ADW_ERR_UNAVAILABLE || tries == DB_RETRIES) {
+			*why =
+			    adw_xasprintf("cannot record the end of step '%s': %s", step, err.msg);
+			goto out;
+		}
 	}
 	if (r->cancel) {
 		rc = 1;

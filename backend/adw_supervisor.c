@@ -271,6 +271,9 @@ static bool is_adw_run(pid_t pid)
 	return strstr(buf, "adw-run") != NULL;
 }
 
+static void recover_locked(struct adw_supervisor *s, const char *id, const char *why);
+static bool recently_claimed(struct adw_supervisor *s, const char *id);
+
 static void recover(struct adw_supervisor *s)
 {
 	struct adw_err err = {0};
@@ -285,16 +288,21 @@ static void recover(struct adw_supervisor *s)
 			adw_log_info("adw=%s adopting running adw-run pid=%d", ids[i],
 				     (int)pids[i]);
 			child_add(s, ids[i], pids[i], true);
-		} else {
+		} else if (pids[i] || !recently_claimed(s, ids[i])) {
 			char *why = pids[i] ? adw_xasprintf("adw-run (pid %d) is gone: found at "
 							    "supervisor start",
 							    (int)pids[i])
 					    : adw_xstrdup("claimed but never started: found at "
 							  "supervisor start");
 
-			recover_unfinished(s, ids[i], why);
+			recover_locked(s, ids[i], why);
 			free(why);
 		}
+		/*
+		 * Else another supervisor of this host name claimed it a moment ago
+		 * and is starting its adw-run: not ours to judge (find_lost() will,
+		 * should it stay without heartbeat and lock).
+		 */
 	}
 	adw_store_strv_free(ids, n);
 	free(pids);
@@ -358,6 +366,50 @@ static void heartbeat(struct adw_supervisor *s)
 }
 
 /*
+ * Recovers an ADW while holding its advisory lock, so that it is never done
+ * while an adw-run (which holds that lock as long as it runs) still has it,
+ * nor by two supervisors at once.
+ */
+static void recover_locked(struct adw_supervisor *s, const char *id, const char *why)
+{
+	struct adw_err err = {0};
+	const char *params[1] = {id};
+	PGresult *res;
+	bool mine;
+
+	if (!connect_db(s))
+		return;
+	res =
+	    adw_db_query(s->conn, "SELECT pg_try_advisory_lock(adw_lock_key($1))", 1, params, &err);
+	mine = res && PQntuples(res) == 1 && PQgetvalue(res, 0, 0)[0] == 't';
+	PQclear(res);
+	if (!mine)
+		return; /* its adw-run is alive after all, or another supervisor has it */
+	recover_unfinished(s, id, why);
+	res = adw_db_query(s->conn, "SELECT pg_advisory_unlock(adw_lock_key($1))", 1, params, &err);
+	PQclear(res);
+}
+
+/* Was ADW id claimed (its heartbeat written) less than LOST_STALE_S ago? */
+static bool recently_claimed(struct adw_supervisor *s, const char *id)
+{
+	struct adw_err err = {0};
+	char secs[16];
+	const char *params[2] = {id, secs};
+	PGresult *res;
+	bool recent;
+
+	snprintf(secs, sizeof(secs), "%d", LOST_STALE_S);
+	res = adw_db_query(s->conn,
+			   "SELECT heartbeat_at > now() - make_interval(secs => $2::int) FROM "
+			   "ai_developer_workflows WHERE id = $1",
+			   2, params, &err);
+	recent = res && PQntuples(res) == 1 && PQgetvalue(res, 0, 0)[0] == 't';
+	PQclear(res);
+	return recent;
+}
+
+/*
  * Resumes running ADWs of any machine that show no sign of life: a stale
  * heartbeat and no holder of their lock. Holding the lock while recovering
  * keeps two supervisors from both doing it.
@@ -376,20 +428,8 @@ static void find_lost(struct adw_supervisor *s)
 	    mono_ms() - s->connected_at < LOST_GRACE_MS ||
 	    adw_store_adw_lost(s->conn, LOST_STALE_S, 16, &ids, &why, &n, &err) < 0)
 		return;
-	for (int i = 0; i < n; i++) {
-		const char *params[1] = {ids[i]};
-		PGresult *res = adw_db_query(
-		    s->conn, "SELECT pg_try_advisory_lock(adw_lock_key($1))", 1, params, &err);
-		bool mine = res && PQntuples(res) == 1 && PQgetvalue(res, 0, 0)[0] == 't';
-
-		PQclear(res);
-		if (!mine)
-			continue; /* its adw-run is alive after all, or another supervisor has it */
-		recover_unfinished(s, ids[i], why[i]);
-		res = adw_db_query(s->conn, "SELECT pg_advisory_unlock(adw_lock_key($1))", 1,
-				   params, &err);
-		PQclear(res);
-	}
+	for (int i = 0; i < n; i++)
+		recover_locked(s, ids[i], why[i]);
 	adw_store_strv_free(ids, n);
 	adw_store_strv_free(why, n);
 }

@@ -4,17 +4,19 @@
 // and when the server itself is killed. After each: every ADW completes,
 // no step that had completed ran again, and no event is lost or written
 // twice (each step has exactly one successful StepEnd, each ADW one
-// "Workflow completed"). Prints a table of scenario -> outcome.
+// "Workflow completed"), and a live stream client, reconnecting with its
+// last id whenever it must, saw every event exactly once, in order. Prints
+// a table of scenario -> outcome.
 import { test, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { startServer, api, waitForAdw, sql, createDatabase } from './lib/server.mjs';
+import { startServer, api, waitForAdw, sql, createDatabase, sseConnect } from './lib/server.mjs';
 
 const N = Number(process.env.ADW_FAULT_ADWS || 8);
 const table = [];
 after(() => {
-  console.log('\nscenario                               ADWs  completed  steps re-run after completion  duplicate events');
-  for (const r of table) console.log(`${r.scenario.padEnd(38)} ${String(r.n).padStart(4)}  ${String(r.completed).padStart(9)}  ${String(r.rerun).padStart(30)}  ${String(r.dups).padStart(16)}`);
+  console.log('\nscenario                                     ADWs  completed  completed steps re-run  duplicated ends  stream client');
+  for (const r of table) console.log(`${r.scenario.padEnd(44)} ${String(r.n).padStart(4)}  ${String(r.completed).padStart(9)}  ${String(r.rerun).padStart(22)}  ${String(r.dups).padStart(15)}  ${r.stream}`);
 });
 
 async function startMany(srv, n, prompt) {
@@ -28,8 +30,29 @@ async function startMany(srv, n, prompt) {
   return ids;
 }
 
+/*
+ * A stream client that reconnects (Last-Event-ID) whenever its connection
+ * ends, to whatever server.url is now. ids: every event id it got.
+ */
+function follower(server, after) {
+  const f = { ids: [], stopped: false, server };
+  (async () => {
+    let last = after;
+    while (!f.stopped) {
+      let h;
+      try {
+        h = await sseConnect(f.server.url, { lastEventId: last, onEvent: (ev) => { if (ev.id !== undefined && ev.type !== 'resync') { f.ids.push(ev.id); last = ev.id; } } });
+      } catch { await new Promise((r) => setTimeout(r, 200)); continue; }
+      f.h = h;
+      await h.done;
+    }
+  })();
+  f.stop = () => { f.stopped = true; if (f.h) f.h.close(); };
+  return f;
+}
+
 /* Checks the outcome and records a row of the table. */
-async function check(scenario, srv, dbUrl, ids) {
+async function check(scenario, srv, dbUrl, ids, f) {
   const done = [];
   for (const id of ids) done.push(await waitForAdw(srv.url, id, 90000));
   const idList = ids.map((i) => `'${i}'`).join(',');
@@ -39,12 +62,25 @@ async function check(scenario, srv, dbUrl, ids) {
     AND type = 'SystemInfo' AND content LIKE 'Workflow completed:%' GROUP BY 1 HAVING count(*) <> 1) x`).trim());
   const missing = Number(sql(dbUrl, `SELECT count(*) FROM adw_steps s WHERE s.adw_id IN (${idList}) AND s.status = 'completed'
     AND NOT EXISTS (SELECT 1 FROM events e WHERE e.adw_id = s.adw_id AND e.step = s.name AND e.type = 'StepEnd' AND e.payload->>'status' = 'success')`).trim());
-  const row = { scenario, n: ids.length, completed: done.filter((d) => d.status === 'completed').length, rerun, dups: completedTwice };
+  // The stream: every event after the client's start, once, in id order.
+  const want = sql(dbUrl, `SELECT id FROM events WHERE id > ${f.after} ORDER BY id`).trim().split('\n').filter(Boolean).map(Number);
+  for (let i = 0; i < 200 && f.ids.length < want.length; i++) await new Promise((r) => setTimeout(r, 50));
+  f.stop();
+  const streamOk = JSON.stringify(f.ids.slice(0, want.length)) === JSON.stringify(want) && new Set(f.ids).size === f.ids.length;
+  const row = { scenario, n: ids.length, completed: done.filter((d) => d.status === 'completed').length, rerun, dups: completedTwice, stream: streamOk ? `${want.length} once` : 'MISMATCH' };
   table.push(row);
   assert.equal(row.completed, ids.length, JSON.stringify(done.filter((d) => d.status !== 'completed'), null, 1));
   assert.equal(rerun, 0, 'a completed step ran again');
   assert.equal(completedTwice, 0, 'each ADW has one "Workflow completed"');
   assert.equal(missing, 0, 'every completed step has its StepEnd event');
+  assert.ok(streamOk, `stream: got ${f.ids.length} events, want ${want.length}; first difference at ${f.ids.findIndex((x, i) => x !== want[i])}`);
+}
+
+function watch(srv, dbUrl) {
+  const after = Number(sql(dbUrl, 'SELECT COALESCE(max(id), 0) FROM events').trim());
+  const f = follower(srv, after);
+  f.after = after;
+  return f;
 }
 
 function pgctl(...args) {
@@ -62,9 +98,10 @@ describe('faults with running ADWs', { skip: !process.env.PGTEST_DIR && 'needs t
     const dbUrl = createDatabase('fault1');
     const srv = await startServer({ dbUrl });
     try {
+      const f = watch(srv, dbUrl);
       const ids = await startMany(srv, N, 'Restart');
       pgctl('restart', '-m', 'fast');
-      await check('restart PostgreSQL', srv, dbUrl, ids);
+      await check('restart PostgreSQL', srv, dbUrl, ids, f);
     } finally { await srv.stop(); srv.cleanup(); }
   });
 
@@ -72,12 +109,13 @@ describe('faults with running ADWs', { skip: !process.env.PGTEST_DIR && 'needs t
     const dbUrl = createDatabase('fault2');
     const srv = await startServer({ dbUrl });
     try {
+      const f = watch(srv, dbUrl);
       const ids = await startMany(srv, N, 'Terminate');
       for (let k = 0; k < 2; k++) {
         sql(dbUrl, 'SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()');
         await new Promise((r) => setTimeout(r, 900));
       }
-      await check('pg_terminate_backend (every backend, twice)', srv, dbUrl, ids);
+      await check('pg_terminate_backend (every backend, twice)', srv, dbUrl, ids, f);
     } finally { await srv.stop(); srv.cleanup(); }
   });
 
@@ -85,6 +123,7 @@ describe('faults with running ADWs', { skip: !process.env.PGTEST_DIR && 'needs t
     const dbUrl = createDatabase('fault4');
     const srv = await startServer({ dbUrl, env: { ADW_MAX_RECOVERIES: '10' } });
     try {
+      const f = watch(srv, dbUrl);
       const ids = await startMany(srv, N, 'Kill children');
       for (let round = 0; round < 3; round++) {
         for (const id of ids) {
@@ -95,7 +134,7 @@ describe('faults with running ADWs', { skip: !process.env.PGTEST_DIR && 'needs t
         }
         await new Promise((r) => setTimeout(r, 1500));
       }
-      await check('kill -9 children (3 rounds)', srv, dbUrl, ids);
+      await check('kill -9 children (3 rounds)', srv, dbUrl, ids, f);
     } finally { await srv.stop(); srv.cleanup(); }
   });
 
@@ -104,10 +143,12 @@ describe('faults with running ADWs', { skip: !process.env.PGTEST_DIR && 'needs t
     let srv = await startServer({ dbUrl });
     const { home, workdir } = srv;
     try {
+      const f = watch(srv, dbUrl);
       const ids = await startMany(srv, N, 'Kill server');
       await srv.stop('SIGKILL');
       srv = await startServer({ dbUrl, home, workdir });
-      await check('kill -9 adw-server, start it again', srv, dbUrl, ids);
+      f.server = srv;
+      await check('kill -9 adw-server, start it again', srv, dbUrl, ids, f);
     } finally { await srv.stop(); srv.cleanup(); }
   });
 });
