@@ -894,7 +894,7 @@ static int load_progress(struct runner *r, struct adw_err *err)
 		return -1;
 	r->done = adw_xcalloc((size_t)(r->wf.nsteps > 0 ? r->wf.nsteps : 1), sizeof(*r->done));
 	for (int i = 0; i < PQntuples(res); i++) {
-		int pos = atoi(PQgetvalue(res, i, 0));
+		int pos = (int)strtol(PQgetvalue(res, i, 0), NULL, 10);
 		const char *name = PQgetvalue(res, i, 1), *status = PQgetvalue(res, i, 2);
 		bool completed = !strcmp(status, "completed");
 
@@ -979,8 +979,9 @@ static int load(struct runner *r, struct adw_err *err)
 	r->runtime = adw_db_strdup(res, 0, 3);
 	r->model = adw_db_strdup(res, 0, 4);
 	r->workflow_type = adw_db_strdup(res, 0, 5);
-	r->timeout_s = PQgetisnull(res, 0, 6) ? 0 : atoi(PQgetvalue(res, 0, 6));
-	r->step_timeout_s = PQgetisnull(res, 0, 7) ? 0 : atoi(PQgetvalue(res, 0, 7));
+	r->timeout_s = PQgetisnull(res, 0, 6) ? 0 : (int)strtol(PQgetvalue(res, 0, 6), NULL, 10);
+	r->step_timeout_s =
+	    PQgetisnull(res, 0, 7) ? 0 : (int)strtol(PQgetvalue(res, 0, 7), NULL, 10);
 	r->max_cost_usd = PQgetisnull(res, 0, 8) ? 0 : strtod(PQgetvalue(res, 0, 8), NULL);
 	if (r->timeout_s)
 		r->deadline_ms = now_ms() + r->timeout_s * 1000LL;

@@ -951,7 +951,7 @@ int adw_store_adw_recover(PGconn *conn, const char *id, const char *reason, int 
 		rc = 0;
 		goto out;
 	}
-	n = atoi(PQgetvalue(res, 0, 1));
+	n = (int)strtol(PQgetvalue(res, 0, 1), NULL, 10);
 	PQclear(res);
 	res = NULL;
 	if (n >= max) {
