@@ -8,6 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { chromium } from 'playwright-core';
 import { startServer, api, waitForAdw } from './lib/server.mjs';
 
 const git = (cwd, ...args) => {
@@ -87,5 +88,28 @@ describe('git worktrees', () => {
     assert.equal(d.git, null);
     assert.ok(d.artifacts.plan.startsWith(srv.workdir));
     assert.ok(!(await events(d.id)).some((e) => e.type === 'FileTrackingBlock'));
+  });
+});
+
+describe('the dashboard', () => {
+  test('a card shows the ADW\'s branch and diff stat', async () => {
+    const r = await api(srv.url, 'POST', '/api/adws', { workflow: 'plan_build', prompt: 'Shown on the card', working_dir: repo });
+    const d = await waitForAdw(srv.url, r.body.adw.id, 30000);
+    const browser = await chromium.launch({
+      executablePath: process.env.ADW_CHROMIUM || '/usr/bin/chromium',
+      headless: true,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'],
+    });
+    try {
+      const page = await browser.newPage();
+      page.setDefaultTimeout(15000);
+      await page.goto(srv.url + '/');
+      const card = page.locator(`[data-testid="adw-card"][data-adw-id="${d.id}"]`);
+      await card.locator('[data-testid="adw-git"]').waitFor({ state: 'visible' });
+      assert.equal(await card.locator('[data-testid="adw-branch"]').textContent(), d.git.branch);
+      assert.equal(await card.locator('[data-testid="adw-diffstat"]').textContent(), `1 file +${d.git.diff.insertions} −0`);
+      const plain = (await api(srv.url, 'GET', '/api/adws?limit=50')).body.adws.find((a) => !a.git && a.status === 'completed');
+      if (plain) assert.ok(await page.locator(`[data-testid="adw-card"][data-adw-id="${plain.id}"] [data-testid="adw-git"]`).isHidden());
+    } finally { await browser.close(); }
   });
 });

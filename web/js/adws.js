@@ -168,6 +168,10 @@ export class AdwView {
     c.prompt = h('div', { class: 'card-prompt', 'data-testid': 'adw-prompt' });
     c.error = h('div', { class: 'card-error', 'data-testid': 'adw-error', hidden: true });
     c.artifacts = h('div', { class: 'card-artifacts', 'data-testid': 'adw-artifacts', hidden: true });
+    c.gitBranch = h('span', { class: 'meta-val', 'data-testid': 'adw-branch' });
+    c.gitDiff = h('span', { class: 'meta-val', 'data-testid': 'adw-diffstat' });
+    c.git = h('span', { class: 'meta', 'data-testid': 'adw-git', hidden: true },
+      h('span', { class: 'meta-key' }, 'branch'), c.gitBranch, ' ', c.gitDiff);
     c.placeholder = h('div', { class: 'placeholder', 'data-testid': 'adw-placeholder', hidden: true });
     c.note = h('div', { class: 'card-note', 'data-testid': 'adw-status-note', hidden: true });
     const link = (testid, cls, key) => h('button', {
@@ -193,7 +197,8 @@ export class AdwView {
           h('span', { class: 'meta', title: 'Input / output tokens' }, h('span', { class: 'meta-key' }, 'tokens'), c.tokens),
           h('span', { class: 'meta', title: 'Cost (USD)' }, c.cost),
           h('span', { class: 'meta' }, h('span', { class: 'meta-key' }, 'model'), c.model),
-          h('span', { class: 'meta' }, h('span', { class: 'meta-key' }, 'id'), c.idEl)),
+          h('span', { class: 'meta' }, h('span', { class: 'meta-key' }, 'id'), c.idEl),
+          c.git),
         c.prompt, c.note, c.links, c.error, c.artifacts, c.controls.el),
       c.qslot,
       c.placeholder,
@@ -241,6 +246,16 @@ export class AdwView {
       c.error.hidden = false;
       setText(c.error, a.error_step ? `failed at ${a.error_step}: ${a.error || 'unknown error'}` : `${a.status === 'failed' ? 'failed' : a.status}: ${a.error || 'unknown error'}`);
     } else c.error.hidden = true;
+    // The ADW's own git branch and diff stat, when it ran in a repository.
+    const g = a.git && typeof a.git === 'object' ? a.git : null;
+    c.git.hidden = !g || !g.branch;
+    if (g && g.branch) {
+      setText(c.gitBranch, g.branch);
+      const d = g.diff || { files: 0, insertions: 0, deletions: 0 };
+      setText(c.gitDiff, `${d.files} file${d.files === 1 ? '' : 's'} +${d.insertions} −${d.deletions}`);
+      c.git.title = [`worktree ${g.worktree || '?'}${g.worktree_removed ? ' (removed; the branch keeps the work)' : ''}`,
+        g.base_commit && `from ${String(g.base_commit).slice(0, 12)}`].filter(Boolean).join('\n');
+    }
     const arts = a.artifacts && typeof a.artifacts === 'object' ? Object.entries(a.artifacts).filter(([, v]) => v) : [];
     c.artifacts.hidden = arts.length === 0;
     if (arts.length) {
