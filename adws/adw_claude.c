@@ -490,8 +490,12 @@ static void supervise(struct claude_run *cr)
 			p[np++] = (struct pollfd){.fd = cr->err_fd, .events = POLLIN};
 		if (cr->in_fd >= 0 && cr->in_buf.len)
 			p[np++] = (struct pollfd){.fd = cr->in_fd, .events = POLLOUT};
-		if (ctx->control && ctx->control_fd >= 0)
-			p[np++] = (struct pollfd){.fd = ctx->control_fd, .events = POLLIN};
+		if (ctx->control && ctx->control_fd) {
+			int cfd = ctx->control_fd(ctx->emit_ud);
+
+			if (cfd >= 0)
+				p[np++] = (struct pollfd){.fd = cfd, .events = POLLIN};
+		}
 		if (ctx->ask && ctx->ask_fd >= 0 && !cr->ask_broken)
 			p[np++] = (struct pollfd){.fd = ctx->ask_fd, .events = POLLIN};
 		if (cr->out_fd < 0 && cr->err_fd < 0)

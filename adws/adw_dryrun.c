@@ -117,7 +117,9 @@ static int steered_wait(const struct adw_step_ctx *ctx, long ms, long long *dead
 	for (;;) {
 		enum adw_step_order order;
 		long long left;
-		struct pollfd p = {.fd = ctx->control ? ctx->control_fd : -1, .events = POLLIN};
+		struct pollfd p = {
+		    .fd = ctx->control && ctx->control_fd ? ctx->control_fd(ctx->emit_ud) : -1,
+		    .events = POLLIN};
 
 		/* Write what waits and read what came, then obey, then sleep. */
 		if (ctx->idle)

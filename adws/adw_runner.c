@@ -107,12 +107,11 @@ static void new_uuid(char out[37])
 /* Writes the buffered events in one statement (retried once on a new connection). */
 /*
  * While the database is away the buffered events stay in memory up to
- * SPILL_BYTES; beyond that each batch goes, as one JSON array a line, to
+ * cfg->event_buffer_bytes; beyond that each batch goes, as one JSON array a line, to
  * $ADW_HOME/spill/<id>.jsonl, written back in order (before newer events)
  * once the database answers again. Nothing is dropped unless the file
  * cannot be written (then it is counted and logged).
  */
-#define SPILL_BYTES (8 << 20)
 #define DB_RETRIES 5 /* a change of state cut by a lost connection is done again this often */
 
 static void spill(struct runner *r)
@@ -210,7 +209,7 @@ static void flush(struct runner *r)
 		if (now - r->last_reset_ms < 1000 || adw_db_check(r->conn, &err) < 0) {
 			if (now - r->last_reset_ms >= 1000)
 				r->last_reset_ms = now;
-			if (r->batch.bytes >= SPILL_BYTES)
+			if (r->batch.bytes >= (size_t)r->cfg->event_buffer_bytes)
 				spill(r);
 			return;
 		}
@@ -222,7 +221,7 @@ static void flush(struct runner *r)
 		if (adw_db_check(r->conn, &err) < 0 || (r->spilled && unspill(r) < 0) ||
 		    (r->batch.n && adw_event_batch_flush(r->conn, &r->batch, NULL, &err) < 0)) {
 			r->last_reset_ms = now;
-			if (r->batch.bytes >= SPILL_BYTES)
+			if (r->batch.bytes >= (size_t)r->cfg->event_buffer_bytes)
 				spill(r);
 		}
 	}
@@ -245,6 +244,7 @@ static int record(struct runner *r, struct adw_event *ev)
 
 static void steer_take(struct runner *r, bool force);
 static int own(struct runner *r, struct adw_err *err);
+static int control_fd_cb(void *ud);
 
 /* Before a runtime blocks: write what is buffered, read what people sent. */
 static void idle_cb(void *ud)
@@ -463,6 +463,14 @@ static void steer_take(struct runner *r, bool force)
 
 	if (!r->ctl_open)
 		return;
+	if (PQstatus(r->conn) != CONNECTION_OK) {
+		/* The database is away: try again at most once a second. */
+		if (now - r->last_reset_ms < 1000)
+			return;
+		r->last_reset_ms = now;
+		if (adw_db_check(r->conn, &err) < 0)
+			return;
+	}
 	if (PQstatus(r->conn) == CONNECTION_OK && PQbackendPID(r->conn) != r->owned_backend) {
 		/* A reconnect dropped the lock: take it again, or another run has the ADW. */
 		if (own(r, &err) < 0 && err.code == ADW_ERR_CONFLICT) {
@@ -499,7 +507,7 @@ static void steer_take(struct runner *r, bool force)
 /* Waits up to ms for the control channel (or returns at once without one). */
 static void steer_wait(struct runner *r, long long ms)
 {
-	struct pollfd p = {.fd = r->ctl_open ? adw_control_fd(&r->ctl) : -1, .events = POLLIN};
+	struct pollfd p = {.fd = -1, .events = POLLIN};
 
 	flush(r);
 	steer_take(r, false);
@@ -507,6 +515,7 @@ static void steer_wait(struct runner *r, long long ms)
 		return;
 	if (ms > ADW_STEP_TICK_MS)
 		ms = ADW_STEP_TICK_MS;
+	p.fd = control_fd_cb(r);
 	if (poll(&p, 1, (int)(ms > 0 ? ms : 0)) < 0 && errno != EINTR)
 		adw_log_warn("adw=%s poll: %s", r->id, strerror(errno));
 	steer_take(r, false);
@@ -581,6 +590,14 @@ static enum adw_step_order pause_wait(struct runner *r)
 	adw_updated(r, "status: in_progress");
 	note(r, "Resumed%s%s", r->step ? " the " : "", r->step ? r->step : "");
 	return ADW_STEP_RUN;
+}
+
+/* The control channel's socket now; -1 while the connection is down. */
+static int control_fd_cb(void *ud)
+{
+	struct runner *r = ud;
+
+	return r->ctl_open && PQstatus(r->conn) == CONNECTION_OK ? adw_control_fd(&r->ctl) : -1;
 }
 
 static enum adw_step_order control_cb(void *ud)
@@ -1049,6 +1066,8 @@ static void db_wait(struct runner *r)
 			    r->spill_path ? r->spill_path : "(none)", r->lost_events);
 			exit(ADW_RUNNER_DB_LOST);
 		}
+		if (r->batch.bytes >= (size_t)r->cfg->event_buffer_bytes)
+			spill(r);
 		usleep((useconds_t)delay * 1000);
 		delay = delay * 2 > 2000 ? 2000 : delay * 2;
 	}
@@ -1609,7 +1628,7 @@ static int run_step(struct runner *r, int i, char **why)
 		    .emit = emit_cb,
 		    .emit_ud = r,
 		    .idle = idle_cb,
-		    .control_fd = r->ctl_open ? adw_control_fd(&r->ctl) : -1,
+		    .control_fd = control_fd_cb,
 		    .control = control_cb,
 		    .next_instruction = next_instruction_cb,
 		    .delivered = delivered_cb,

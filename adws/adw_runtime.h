@@ -84,14 +84,15 @@ struct adw_step_ctx {
 	 * Steering (issue 4). All callbacks take emit_ud and may be NULL (a
 	 * step nobody steers, as in the runtime unit tests).
 	 *
-	 * control_fd is readable when control messages may be waiting (the
-	 * runner's LISTEN connection); -1 = none. A runtime that waits includes
-	 * it in its poll() set and calls control() when it is readable and at
-	 * least every ADW_STEP_TICK_MS; control() reads the messages and
-	 * returns the order: RUN, PAUSE (stop at the next turn boundary, keep
-	 * the session, call pause()) or CANCEL (stop now).
+	 * control_fd() names the socket that is readable when control
+	 * messages may be waiting (the runner's LISTEN connection) — ask before
+	 * each poll(), as a reconnect changes it; -1 = none (the database is
+	 * away). A runtime that waits includes it in its poll() set and calls
+	 * control() when it is readable and at least every ADW_STEP_TICK_MS; control() reads the
+	 * messages and returns the order: RUN, PAUSE (stop at the next turn boundary, keep the
+	 * session, call pause()) or CANCEL (stop now).
 	 */
-	int control_fd;
+	int (*control_fd)(void *ud);
 	enum adw_step_order (*control)(void *ud);
 	/*
 	 * Takes the next instruction to give to the agent: 0 with *in filled

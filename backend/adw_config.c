@@ -193,7 +193,9 @@ int adw_config_load(struct adw_config *cfg, struct adw_err *err)
 	    env_int("ADW_QUESTION_TIMEOUT_S", 1, 7 * 86400, 1800, &cfg->question_timeout_s, err) <
 		0 ||
 	    env_int("ADW_MAX_RECOVERIES", 0, 100, 3, &cfg->max_recoveries, err) < 0 ||
-	    env_int("ADW_DB_OUTAGE_S", 1, 86400, 300, &cfg->db_outage_s, err) < 0)
+	    env_int("ADW_DB_OUTAGE_S", 1, 86400, 300, &cfg->db_outage_s, err) < 0 ||
+	    env_int("ADW_EVENT_BUFFER_BYTES", 1, 1 << 30, 8 << 20, &cfg->event_buffer_bytes, err) <
+		0)
 		return -1;
 	cfg->worktree_dir = env_dup("ADW_WORKTREE_DIR");
 	if (!cfg->worktree_dir)

@@ -31,6 +31,9 @@ struct adw_config {
 				   resumed before it fails; 0..100, default 3 */
 	int db_outage_s;	/* ADW_DB_OUTAGE_S: how long a running ADW waits for the database
 				   before it gives up (and is failed); 1..86400 s, default 300 */
+	int event_buffer_bytes; /* ADW_EVENT_BUFFER_BYTES: events a running ADW keeps in memory
+				   while the database is away before it spills them to a file;
+				   1..1 GiB, default 8 MiB */
 	char *worktree_dir;	/* ADW_WORKTREE_DIR: where ADWs in a git repository get their
 				   worktrees; default "$ADW_HOME/worktrees" */
 	char *base_branch;	/* ADW_BASE_BRANCH: what their branches start from; NULL = the

@@ -10,6 +10,7 @@
 import { test, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { startServer, api, waitForAdw, sql, createDatabase, sseConnect } from './lib/server.mjs';
 
 const N = Number(process.env.ADW_FAULT_ADWS || 8);
@@ -136,6 +137,35 @@ describe('faults with running ADWs', { skip: !process.env.PGTEST_DIR && 'needs t
       }
       await check('kill -9 children (3 rounds)', srv, dbUrl, ids, f);
     } finally { await srv.stop(); srv.cleanup(); }
+  });
+
+  test('an outage during a step: its events wait in the spill file and are written once', { timeout: 180000 }, async () => {
+    const dbUrl = createDatabase('fault5');
+    const db = dbUrl.match(/dbname=(\w+)$/)[1];
+    const admin = process.env.ADW_TEST_DATABASE_URL;
+    // Every batch that cannot be written goes to the spill file at once.
+    const srv = await startServer({ dbUrl, env: { ADW_EVENT_BUFFER_BYTES: '1' } });
+    try {
+      const f = watch(srv, dbUrl);
+      const r = await api(srv.url, 'POST', '/api/adws', { workflow: 'plan_build', prompt: 'Through an outage [dry-run:delay=2000]' });
+      const id = r.body.adw.id;
+      const run = await waitForAdw(srv.url, id, 20000, ['in_progress']);
+      for (let i = 0; i < 100; i++) {
+        const a = (await api(srv.url, 'GET', `/api/adws/${id}`)).body.adw;
+        if (a.current_step === 'plan' && a.worker_pid) break;
+        await new Promise((res) => setTimeout(res, 50));
+      }
+      // The database refuses everyone for 4 s, across the end of the plan step.
+      sql(admin, `ALTER DATABASE ${db} ALLOW_CONNECTIONS false`);
+      sql(admin, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = '${db}'`);
+      await new Promise((res) => setTimeout(res, 4000));
+      sql(admin, `ALTER DATABASE ${db} ALLOW_CONNECTIONS true`);
+      await check('database refused for 4 s (spill file)', srv, dbUrl, [id], f);
+      const log = readFileSync((await api(srv.url, 'GET', `/api/adws/${id}`)).body.adw.log_path || run.log_path, 'utf8');
+      assert.match(log, /spilled events written back/);
+      const results = sql(dbUrl, `SELECT step, count(*) FROM events WHERE adw_id = '${id}' AND type = 'Result' GROUP BY 1 ORDER BY 1`).trim();
+      assert.equal(results, 'build|1\nplan|1', 'each step\'s Result once');
+    } finally { sql(admin, `ALTER DATABASE ${db} ALLOW_CONNECTIONS true`); await srv.stop(); srv.cleanup(); }
   });
 
   test('the server is killed and started again', { timeout: 180000 }, async () => {
