@@ -729,7 +729,7 @@ int adw_claude_run_step(const struct adw_step_ctx *ctx, struct adw_step_result *
 	const char *bin = cfg && cfg->claude_bin && *cfg->claude_bin ? cfg->claude_bin : "claude";
 	struct claude_run cr;
 	char *path = NULL, *resume_prompt = NULL;
-	bool resumed = false;
+	bool resumed = ctx->resume_session;
 	int rc = -1;
 
 	memset(res, 0, sizeof(*res));

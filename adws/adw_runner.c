@@ -40,7 +40,8 @@ struct runner {
 	char *id, *name, *prompt, *workdir, *runtime, *model, *workflow_type;
 	char short_id[9];
 	struct adw_workflow wf;
-	bool *done; /* per step: finished by an earlier run (completed or skipped) */
+	bool *done;	/* per step: finished by an earlier run (completed or skipped) */
+	bool recovered; /* this run follows one that was lost (metadata.recovering) */
 	int timeout_s, step_timeout_s;	 /* limits of the run and of a step; 0 = none */
 	double max_cost_usd;		 /* USD budget; 0 = none */
 	bool budget_waived;		 /* a person chose to go on past the budget */
@@ -903,10 +904,21 @@ static int load_progress(struct runner *r, struct adw_err *err)
 	const char *params[1] = {r->id};
 	PGresult *res =
 	    adw_db_query(r->conn,
-			 "SELECT position, name, status, artifact, verdict FROM adw_steps "
-			 "WHERE adw_id = $1 ORDER BY position",
+			 "UPDATE ai_developer_workflows a SET metadata = a.metadata - "
+			 "'recovering' FROM (SELECT id, metadata ? 'recovering' AS was FROM "
+			 "ai_developer_workflows WHERE id = $1) o WHERE a.id = o.id "
+			 "RETURNING o.was",
 			 1, params, err);
 
+	if (!res)
+		return -1;
+	/* Set by adw_store_adw_recover, taken by the first run after it. */
+	r->recovered = PQntuples(res) == 1 && PQgetvalue(res, 0, 0)[0] == 't';
+	PQclear(res);
+	res = adw_db_query(r->conn,
+			   "SELECT position, name, status, artifact, verdict FROM adw_steps "
+			   "WHERE adw_id = $1 ORDER BY position",
+			   1, params, err);
 	if (!res)
 		return -1;
 	r->done = adw_xcalloc((size_t)(r->wf.nsteps > 0 ? r->wf.nsteps : 1), sizeof(*r->done));
@@ -1559,6 +1571,39 @@ static int limits_check(struct runner *r, char **why)
 }
 
 /*
+ * The agent session of step's run that was lost mid-step (this ADW was
+ * recovered, and the step's last agent never finished), so the claude
+ * runtime can continue it: true with session filled. Not for dry-run, nor
+ * for a retry by hand (which starts the step afresh).
+ */
+static bool lost_session(struct runner *r, const char *step, char session[37])
+{
+	struct adw_err err = {0};
+	const char *params[2] = {r->id, step};
+	char *sid = NULL;
+	bool ok;
+
+	if (strcmp(r->runtime, "claude") != 0 || !r->recovered)
+		return false;
+	if (adw_db_query_text(
+		r->conn, NULL,
+		"SELECT p.session_id FROM prompts p JOIN agents g ON g.id = p.agent_id "
+		"WHERE p.adw_id = $1 AND g.adw_step = $2 AND g.status <> 'complete' "
+		"AND p.session_id IS NOT NULL ORDER BY p.timestamp DESC LIMIT 1",
+		2, params, &sid, &err) < 0)
+		return false;
+	ok = adw_store_is_uuid(sid);
+	if (ok) {
+		memcpy(session, sid, 37);
+		system_event(r, step, "SystemInfo", NULL,
+			     "Resuming the %s step's agent session %s, lost with its adw-run", step,
+			     sid);
+	}
+	free(sid);
+	return ok;
+}
+
+/*
  * Runs step i. Returns 0 when it succeeded, 1 when the ADW was cancelled
  * meanwhile, -1 when the ADW must fail (*why set).
  */
@@ -1568,6 +1613,7 @@ static int run_step(struct runner *r, int i, char **why)
 	char *artifact = artifact_path(r, step);
 	char *tmpl = NULL, *rendered = NULL, *report = NULL;
 	char session[37];
+	bool resume;
 	struct adw_step_result res = {0};
 	struct adw_err err = {0};
 	long long t0 = now_ms();
@@ -1588,7 +1634,9 @@ static int run_step(struct runner *r, int i, char **why)
 	r->head_before = NULL;
 	if (r->worktree && adw_git_head(r->worktree, &r->head_before, &err) < 0)
 		adw_log_warn("adw=%s git HEAD: %s", r->id, err.msg);
-	new_uuid(session);
+	resume = lost_session(r, step, session);
+	if (!resume)
+		new_uuid(session);
 	if (adw_prompt_load(r->cfg, step, &tmpl, &err) < 0) {
 		error = adw_xstrdup(err.msg);
 	} else {
@@ -1620,6 +1668,7 @@ static int run_step(struct runner *r, int i, char **why)
 		    .working_dir = r->workdir,
 		    .model = r->model,
 		    .session_id = session,
+		    .resume_session = resume,
 		    .timeout_s = r->step_timeout_s,
 		    .timeout_ms = step_time(r),
 		    .artifact = artifact,

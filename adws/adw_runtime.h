@@ -66,6 +66,9 @@ struct adw_step_ctx {
 	const char *working_dir; /* absolute; the agent runs here */
 	const char *model;	 /* NULL = the runtime's default */
 	const char *session_id;	 /* uuid chosen by the runner for this step */
+	bool resume_session;	 /* session_id is this step's session from a run that was lost
+				    mid-step: continue it where the runtime can (claude:
+				    --resume) instead of starting afresh */
 	const char *artifact;	 /* absolute path the step must write, or NULL */
 	const char *plan_path;	 /* absolute path of the plan, or NULL */
 	const char *review_path; /* absolute path of the review report, or NULL */

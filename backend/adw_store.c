@@ -975,7 +975,8 @@ int adw_store_adw_recover(PGconn *conn, const char *id, const char *reason, int 
 		"THEN 'paused' ELSE 'pending' END, started_at = CASE WHEN status = 'paused' "
 		"THEN NULL ELSE started_at END, worker_pid = NULL, worker_host = NULL, "
 		"current_step = NULL, metadata = metadata || jsonb_build_object("
-		"'recoveries', COALESCE((metadata ->> 'recoveries')::int, 0) + 1, "
+		"'recovering', true, 'recoveries', COALESCE((metadata ->> 'recoveries')::int, 0) + "
+		"1, "
 		"'recovery_history', COALESCE(metadata -> 'recovery_history', '[]'::jsonb) || "
 		"jsonb_build_array(jsonb_build_object('at', adw_ts(now()), 'reason', "
 		"$2::text))) WHERE id = $1",

@@ -125,4 +125,22 @@ describe('steering the claude runtime (fake CLI)', () => {
     assert.ok(ev.some((e) => e.type === 'ToolUseBlock' && e.payload.tool_name === 'mcp__adw__ask_user'));
     assert.ok(ev.some((e) => e.type === 'ToolResultBlock' && /postgres/.test(e.content)));
   });
+
+  test('a run lost mid-step resumes the step\'s agent session (--resume)', async () => {
+    const adw = await start('Lost mid-step [fake:long]');
+    await waitFor(async () => (await events(adw.id)).some((e) => e.type === 'TextBlock'));
+    const running = await adwOf(adw.id);
+    const before = lines(argsLog).length;
+    process.kill(running.worker_pid, 'SIGKILL');
+    const done = await waitForAdw(srv.url, adw.id, 60000);
+    assert.equal(done.status, 'completed', JSON.stringify(done));
+    const calls = lines(argsLog);
+    const first = calls.slice(0, before).reverse().find((a) => a.includes('--session-id'));
+    const sid = first[first.indexOf('--session-id') + 1];
+    const resumed = calls.slice(before).find((a) => a.includes('--resume'));
+    assert.ok(resumed, 'the new adw-run continued the session');
+    assert.equal(resumed[resumed.indexOf('--resume') + 1], sid);
+    const ev = await events(adw.id);
+    assert.ok(ev.some((e) => e.type === 'SystemInfo' && e.content === `Resuming the plan step's agent session ${sid}, lost with its adw-run`));
+  });
 });
