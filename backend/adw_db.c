@@ -139,6 +139,14 @@ int adw_db_exec(PGconn *conn, const char *sql, int n, const char *const *params,
 
 int adw_db_check(PGconn *conn, struct adw_err *err)
 {
+	/*
+	 * An idle connection whose server closed it (a terminated backend, a
+	 * restart) still says OK until it is read: read what waits first (a
+	 * non-blocking recv; notifications stay queued for PQnotifies).
+	 */
+	if (PQstatus(conn) == CONNECTION_OK && PQtransactionStatus(conn) == PQTRANS_IDLE &&
+	    PQconsumeInput(conn))
+		PQconsumeInput(conn); /* the server's last message, then its EOF */
 	if (PQstatus(conn) == CONNECTION_OK)
 		return 0;
 	PQreset(conn);

@@ -45,8 +45,10 @@ PGresult *adw_db_query_prepared(PGconn *conn, const char *name, const char *sql,
 int adw_db_exec(PGconn *conn, const char *sql, int n, const char *const *params,
 		struct adw_err *err) ADW_MUST_CHECK;
 /**
- * Makes sure conn is usable, resetting it once when it is broken. Returns
- * 0, or -1 with err (UNAVAILABLE).
+ * Makes sure conn is usable, resetting it once when it is broken — also
+ * when an idle connection was closed by the server (terminated backend,
+ * restart), which a non-blocking read finds. Returns 0, or -1 with err
+ * (UNAVAILABLE).
  */
 int adw_db_check(PGconn *conn, struct adw_err *err) ADW_MUST_CHECK;
 /**
