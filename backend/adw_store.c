@@ -633,7 +633,7 @@ int adw_store_adw_fail(PGconn *conn, const char *id, const char *reason, bool *c
 	const char *params[2] = {id, reason};
 	PGresult *res = NULL;
 	char *sql = NULL;
-	char *step = NULL, *adw = NULL;
+	char *step = NULL;
 	cJSON *payload = NULL;
 	bool in_tx = false;
 	int rc = -1;
@@ -698,22 +698,8 @@ int adw_store_adw_fail(PGconn *conn, const char *id, const char *reason, bool *c
 		cJSON_Delete(payload);
 		payload = NULL;
 	}
-	if (adw_db_query_text(conn, NULL,
-			      "SELECT adw_json(a) FROM ai_developer_workflows a WHERE id = $1", 1,
-			      params, &adw, err) < 0)
+	if (adw_store_adw_updated(conn, id, "status: failed", NULL, err) < 0)
 		goto out;
-	{
-		struct adw_event ev = {.adw_id = id,
-				       .category = ADW_CAT_SYSTEM,
-				       .type = "AdwUpdated",
-				       .content = "status: failed"};
-
-		payload = cJSON_CreateObject();
-		cJSON_AddItemToObject(payload, "adw", cJSON_Parse(adw));
-		ev.payload = payload;
-		if (adw_event_insert(conn, &ev, NULL, err) < 0)
-			goto out;
-	}
 	if (adw_db_exec(conn, "COMMIT", 0, NULL, err) < 0)
 		goto out;
 	in_tx = false;
@@ -725,7 +711,6 @@ out:
 		rollback(conn);
 	PQclear(res);
 	cJSON_Delete(payload);
-	free(adw);
 	free(step);
 	free(sql);
 	return rc;
@@ -763,7 +748,6 @@ int adw_store_adw_retry(PGconn *conn, const char *id_or_name, const char *from_s
 {
 	char *id = NULL, *status = NULL, *from = NULL, *note = NULL, *adw = NULL;
 	PGresult *res = NULL;
-	cJSON *payload = NULL;
 	bool in_tx = false;
 	int rc = -1;
 
@@ -884,27 +868,8 @@ int adw_store_adw_retry(PGconn *conn, const char *id_or_name, const char *from_s
 			goto out;
 		rc = -1;
 	}
-	{
-		const char *params[1] = {id};
-
-		if (adw_db_query_text(
-			conn, NULL,
-			"SELECT adw_json(a) FROM ai_developer_workflows a WHERE id = $1", 1, params,
-			&adw, err) < 0)
-			goto out;
-	}
-	{
-		struct adw_event ev = {.adw_id = id,
-				       .category = ADW_CAT_SYSTEM,
-				       .type = "AdwUpdated",
-				       .content = "status: pending (retry)"};
-
-		payload = cJSON_CreateObject();
-		cJSON_AddItemToObject(payload, "adw", cJSON_Parse(adw));
-		ev.payload = payload;
-		if (adw_event_insert(conn, &ev, NULL, err) < 0)
-			goto out;
-	}
+	if (adw_store_adw_updated(conn, id, "status: pending (retry)", &adw, err) < 0)
+		goto out;
 	if (adw_db_exec(conn, "COMMIT", 0, NULL, err) < 0)
 		goto out;
 	in_tx = false;
@@ -915,7 +880,6 @@ out:
 	if (in_tx)
 		rollback(conn);
 	PQclear(res);
-	cJSON_Delete(payload);
 	free(id);
 	free(status);
 	free(from);
@@ -929,8 +893,7 @@ int adw_store_adw_recover(PGconn *conn, const char *id, const char *reason, int 
 {
 	const char *params[2] = {id, reason};
 	PGresult *res = NULL;
-	char *adw = NULL, *why = NULL, *content = NULL;
-	cJSON *payload = NULL;
+	char *why = NULL, *content = NULL;
 	bool in_tx = false;
 	int n, rc = -1;
 
@@ -1010,22 +973,8 @@ int adw_store_adw_recover(PGconn *conn, const char *id, const char *reason, int 
 		if (adw_event_insert(conn, &ev, NULL, err) < 0)
 			goto out;
 	}
-	if (adw_db_query_text(conn, NULL,
-			      "SELECT adw_json(a) FROM ai_developer_workflows a WHERE id = $1", 1,
-			      params, &adw, err) < 0)
+	if (adw_store_adw_updated(conn, id, "recovered: pending", NULL, err) < 0)
 		goto out;
-	{
-		struct adw_event ev = {.adw_id = id,
-				       .category = ADW_CAT_SYSTEM,
-				       .type = "AdwUpdated",
-				       .content = "recovered: pending"};
-
-		payload = cJSON_CreateObject();
-		cJSON_AddItemToObject(payload, "adw", cJSON_Parse(adw));
-		ev.payload = payload;
-		if (adw_event_insert(conn, &ev, NULL, err) < 0)
-			goto out;
-	}
 	if (adw_db_exec(conn, "COMMIT", 0, NULL, err) < 0)
 		goto out;
 	in_tx = false;
@@ -1035,8 +984,6 @@ out:
 	if (in_tx)
 		rollback(conn);
 	PQclear(res);
-	cJSON_Delete(payload);
-	free(adw);
 	free(why);
 	free(content);
 	return rc;
@@ -1103,4 +1050,35 @@ int adw_store_adw_lost(PGconn *conn, int stale_s, int max, char ***ids, char ***
 	}
 	PQclear(res);
 	return 0;
+}
+
+int adw_store_adw_updated(PGconn *conn, const char *id, const char *what, char **json,
+			  struct adw_err *err)
+{
+	const char *params[1] = {id};
+	char *adw = NULL;
+	cJSON *payload;
+	int rc;
+
+	if (adw_db_query_text(conn, NULL,
+			      "SELECT adw_json(a) FROM ai_developer_workflows a WHERE id = $1", 1,
+			      params, &adw, err) < 0)
+		return -1;
+	payload = cJSON_CreateObject();
+	cJSON_AddItemToObject(payload, "adw", cJSON_Parse(adw));
+	{
+		struct adw_event ev = {.adw_id = id,
+				       .category = ADW_CAT_SYSTEM,
+				       .type = "AdwUpdated",
+				       .content = what,
+				       .payload = payload};
+
+		rc = adw_event_insert(conn, &ev, NULL, err);
+	}
+	cJSON_Delete(payload);
+	if (rc == 0 && json)
+		*json = adw;
+	else
+		free(adw);
+	return rc;
 }

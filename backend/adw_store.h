@@ -168,6 +168,14 @@ int adw_store_adw_unfinished(PGconn *conn, const char *host, char ***ids, pid_t 
  */
 int adw_store_adw_retry(PGconn *conn, const char *id_or_name, const char *from_step,
 			const char *source, char **json, struct adw_err *err) ADW_MUST_CHECK;
+/**
+ * Writes an AdwUpdated event (content what) carrying the ADW's current
+ * JSON, usually inside the caller's transaction right after a change of
+ * status. *json (may be NULL) gets that JSON (caller frees). Errors:
+ * NOT_FOUND, UNAVAILABLE.
+ */
+int adw_store_adw_updated(PGconn *conn, const char *id, const char *what, char **json,
+			  struct adw_err *err) ADW_MUST_CHECK;
 /** True when s looks like a uuid (8-4-4-4-12 hex digits). */
 bool adw_store_is_uuid(const char *s);
 /** A kebab-case name from the first words of prompt (<= 40 bytes). Caller frees. */

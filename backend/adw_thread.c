@@ -156,33 +156,6 @@ static void decide(const char *action, const struct target *t, struct decision *
 	}
 }
 
-static int adw_event(PGconn *conn, const char *id, const char *what, struct adw_err *err)
-{
-	const char *params[1] = {id};
-	char *json = NULL;
-	cJSON *payload;
-	int rc;
-
-	if (adw_db_query_text(conn, NULL,
-			      "SELECT adw_json(a) FROM ai_developer_workflows a WHERE id = $1", 1,
-			      params, &json, err) < 0)
-		return -1;
-	payload = cJSON_CreateObject();
-	cJSON_AddItemToObject(payload, "adw", cJSON_Parse(json));
-	{
-		struct adw_event ev = {.adw_id = id,
-				       .category = ADW_CAT_SYSTEM,
-				       .type = "AdwUpdated",
-				       .content = what,
-				       .payload = payload};
-
-		rc = adw_event_insert(conn, &ev, NULL, err);
-	}
-	cJSON_Delete(payload);
-	free(json);
-	return rc;
-}
-
 /* Takes an action at once on an ADW no process runs. */
 static int act_now(PGconn *conn, const struct target *t, const char *status, const char *reason,
 		   const char *by, struct adw_err *err)
@@ -216,7 +189,7 @@ static int act_now(PGconn *conn, const struct target *t, const char *status, con
 		return -1;
 	}
 	what = adw_xasprintf("status: %s", status);
-	rc = adw_event(conn, t->id, what, err);
+	rc = adw_store_adw_updated(conn, t->id, what, NULL, err);
 	free(what);
 	return rc;
 }
