@@ -93,11 +93,11 @@ describe('steering the claude runtime (fake CLI)', () => {
   test('cancel stops the agent and ends the ADW cancelled, not failed', async () => {
     const adw = await start('Cancellable [fake:long]');
     await waitFor(async () => (await events(adw.id)).some((e) => e.type === 'TextBlock'));
-    const t0 = Date.now();
     await api(srv.url, 'POST', `/api/adws/${adw.id}/cancel`, { reason: 'changed my mind' });
     const done = await waitForAdw(srv.url, adw.id, 20000);
     assert.equal(done.status, 'cancelled', JSON.stringify(done));
-    assert.ok(Date.now() - t0 < 8000);
+    // The agent was stopped, not let run to the end of its step.
+    assert.ok(!(await events(adw.id)).some((e) => e.type === 'Result' && e.step === 'plan' && e.payload.is_error === false));
     assert.equal(done.cancel_reason, 'changed my mind');
     assert.equal(done.steps[0].status, 'cancelled');
     assert.equal(done.steps[1].status, 'cancelled');
