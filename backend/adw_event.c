@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <uuid/uuid.h>
 
 #include "adw_buf.h"
 #include "adw_db.h"
@@ -270,6 +271,7 @@ void adw_event_batch_init(struct adw_event_batch *b)
 	b->n = 0;
 	b->bytes = 0;
 	b->first_ms = 0;
+	b->key[0] = '\0';
 }
 
 void adw_event_batch_release(struct adw_event_batch *b)
@@ -280,6 +282,7 @@ void adw_event_batch_release(struct adw_event_batch *b)
 	b->rows = NULL;
 	b->n = 0;
 	b->bytes = 0;
+	b->key[0] = '\0';
 }
 
 static void add_str(cJSON *row, const char *key, const char *value)
@@ -308,12 +311,45 @@ void adw_event_batch_add(struct adw_event_batch *b, const struct adw_event *ev)
 	add_str(row, "summary", summary);
 	if (ev->payload)
 		cJSON_AddItemToObject(row, "payload", cJSON_Duplicate(ev->payload, 1));
+	{
+		struct timespec ts;
+		struct tm tm;
+		char when[40];
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		gmtime_r(&ts.tv_sec, &tm);
+		strftime(when, 24, "%Y-%m-%dT%H:%M:%S", &tm);
+		snprintf(when + 19, sizeof(when) - 19, ".%06ldZ", ts.tv_nsec / 1000);
+		cJSON_AddStringToObject(row, "ts", when);
+	}
 	b->bytes += 256 + (ev->content ? strlen(ev->content) : 0) + strlen(summary);
 	free(summary);
-	if (b->n == 0)
+	if (b->n == 0) {
+		uuid_t u;
+
 		b->first_ms = mono_ms();
+		uuid_generate_random(u);
+		uuid_unparse_lower(u, b->key);
+	}
 	cJSON_AddItemToArray(b->rows, row);
 	b->n++;
+}
+
+int adw_event_append_json(PGconn *conn, const char *rows, const char *key, long long *last_id,
+			  struct adw_err *err)
+{
+	const char *params[2] = {rows, key && key[0] ? key : NULL};
+	PGresult *res;
+
+	res = params[1] ? adw_db_query(conn, "SELECT adw_events_append($1::json, $2::uuid)", 2,
+				       params, err)
+			: adw_db_query(conn, "SELECT adw_events_append($1::json)", 1, params, err);
+	if (!res)
+		return -1;
+	if (last_id)
+		*last_id = PQgetisnull(res, 0, 0) ? 0 : strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
+	return 0;
 }
 
 long long adw_event_batch_age_ms(const struct adw_event_batch *b)
@@ -325,22 +361,17 @@ int adw_event_batch_flush(PGconn *conn, struct adw_event_batch *b, long long *la
 			  struct adw_err *err)
 {
 	char *json;
-	const char *params[1];
-	PGresult *res;
+	int rc;
 
 	if (b->n == 0)
 		return 0;
 	json = cJSON_PrintUnformatted(b->rows);
 	/* Strings were made valid UTF-8 on add; payload strings may not be. */
 	adw_event_fix_utf8(json);
-	params[0] = json;
-	res = adw_db_query(conn, "SELECT adw_events_append($1::json)", 1, params, err);
+	rc = adw_event_append_json(conn, json, b->key, last_id, err);
 	free(json);
-	if (!res)
+	if (rc < 0)
 		return -1;
-	if (last_id)
-		*last_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-	PQclear(res);
 	cJSON_Delete(b->rows);
 	adw_event_batch_init(b);
 	return 0;

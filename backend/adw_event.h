@@ -63,12 +63,19 @@ char *adw_event_clip(const char *s, size_t max, int fold);
  * A batch of events written with one statement (adw_events_append): the
  * write path of adw-run, so a chatty agent costs one round trip and one
  * commit per batch, not per event. Events keep their order. One owner.
+ *
+ * Each batch has a key (a random uuid chosen with its first row) that the
+ * database records with the rows (migration 009): writing the same batch
+ * again — after a connection lost between COMMIT and its answer, or from a
+ * spill file (adw_spill.h) — inserts nothing. Each row carries "ts", the
+ * time it was added, so events written late keep when they happened.
  */
 struct adw_event_batch {
 	cJSON *rows;	    /* JSON array of pending rows */
 	int n;		    /* rows pending */
 	size_t bytes;	    /* approximate bytes pending */
 	long long first_ms; /* CLOCK_MONOTONIC ms when the oldest pending row was added */
+	char key[37];	    /* uuid of this batch; "" while empty */
 };
 
 /** Initialises an empty batch. */
@@ -83,11 +90,21 @@ void adw_event_batch_add(struct adw_event_batch *b, const struct adw_event *ev);
 /** Milliseconds since the oldest pending row was added; 0 when empty. */
 long long adw_event_batch_age_ms(const struct adw_event_batch *b);
 /**
- * Writes every pending row in one statement, in order. *last_id (may be
- * NULL) gets the id of the last row. On success the batch is empty; on
- * failure (err: see adw_db_query) the rows stay pending for a retry.
+ * Writes every pending row in one statement, in order, once: *last_id (may
+ * be NULL) gets the id of the last row, or 0 when a batch of this key was
+ * written before (nothing is inserted). On success the batch is empty; on
+ * failure (err: see adw_db_query) the rows and key stay pending for a retry.
  */
 int adw_event_batch_flush(PGconn *conn, struct adw_event_batch *b, long long *last_id,
+			  struct adw_err *err) ADW_MUST_CHECK;
+
+/**
+ * Writes rows (a JSON array text of batch rows, as adw_event_batch builds
+ * them) under key (a uuid, or NULL for none) with adw_events_append: the
+ * shared door of adw_event_batch_flush() and spill write-back. *last_id as
+ * there. err: see adw_db_query.
+ */
+int adw_event_append_json(PGconn *conn, const char *rows, const char *key, long long *last_id,
 			  struct adw_err *err) ADW_MUST_CHECK;
 
 /** True when s is valid UTF-8 as PostgreSQL defines it. NULL is valid. */

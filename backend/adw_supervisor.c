@@ -21,6 +21,7 @@
 #include "adw_db.h"
 #include "adw_log.h"
 #include "adw_proc.h"
+#include "adw_spill.h"
 #include "adw_store.h"
 #include "adw_thread.h"
 
@@ -50,6 +51,8 @@ struct adw_supervisor {
 	char host[256];
 	char *log_dir;
 	long long connected_at; /* monotonic ms of the last (re)connection */
+	struct owed *owed;	/* verdicts on ended children not stored yet (settle()) */
+	int nowed;
 };
 
 /* A pollable handle on pid's exit, so a reap never waits for the next tick. */
@@ -114,46 +117,87 @@ static bool connect_db(struct adw_supervisor *s)
 	return true;
 }
 
-/* Marks an ADW failed unless its child finished it. */
-static void fail_if_unfinished(struct adw_supervisor *s, const char *id, const char *reason)
-{
-	struct adw_err err = {0};
-	bool changed = false;
-
-	for (int attempt = 0; attempt < 3; attempt++) {
-		if (connect_db(s) && adw_store_adw_fail(s->conn, id, reason, &changed, &err) == 0)
-			break;
-		adw_log_warn("supervisor: adw=%s cannot record failure yet: %s", id, err.msg);
-		sleep(1);
-	}
-	if (changed)
-		adw_log_warn("adw=%s failed: %s", id, reason);
-}
-
 /*
- * An ADW whose adw-run is gone without finishing it: resumed by the next
- * claim (ADW_MAX_RECOVERIES times), then failed (adw_store_adw_recover).
+ * What becomes of an ADW whose adw-run ended without finishing it: failed,
+ * or resumed by the next claim (ADW_MAX_RECOVERIES times, then failed:
+ * adw_store_adw_recover). Before that, what the run spilled during an
+ * outage is written back (adw_spill.h). A verdict the database cannot take
+ * now is owed: kept, kept alive by the heartbeat (so no other supervisor
+ * takes the ADW for lost meanwhile) and settled as soon as the database
+ * answers, before anything is claimed.
  */
-static void recover_unfinished(struct adw_supervisor *s, const char *id, const char *reason)
+struct owed {
+	char *id;
+	char *reason;
+	bool fail; /* fail it; else recover it */
+};
+
+static bool settle(struct adw_supervisor *s, const char *id, const char *reason, bool fail)
 {
 	struct adw_err err = {0};
 	enum adw_recovery outcome = ADW_RECOVERY_NONE;
-	int attempt;
+	bool changed = false;
+	int n = 0;
 
-	for (attempt = 0; attempt < 3; attempt++) {
-		if (connect_db(s) &&
-		    adw_store_adw_recover(s->conn, id, reason, s->cfg->max_recoveries, &outcome,
-					  &err) == 0)
-			break;
-		adw_log_warn("supervisor: adw=%s cannot record the loss yet: %s", id, err.msg);
-		sleep(1);
+	if (!connect_db(s))
+		return false;
+	if (adw_spill_replay_orphans(s->conn, s->cfg->home, id, &n, &err) < 0) {
+		adw_log_warn("supervisor: adw=%s spilled events not written back yet: %s", id,
+			     err.msg);
+		return false;
 	}
-	if (outcome == ADW_RECOVERY_REQUEUED)
+	if (n)
+		adw_log_info("adw=%s %d events its adw-run spilled written back", id, n);
+	if (fail ? adw_store_adw_fail(s->conn, id, reason, &changed, &err) < 0
+		 : adw_store_adw_recover(s->conn, id, reason, s->cfg->max_recoveries, &outcome,
+					 &err) < 0) {
+		adw_log_warn("supervisor: adw=%s cannot record %s yet: %s", id,
+			     fail ? "its failure" : "its loss", err.msg);
+		return false;
+	}
+	if (changed || outcome == ADW_RECOVERY_FAILED)
+		adw_log_warn("adw=%s failed: %s%s", id, reason,
+			     outcome == ADW_RECOVERY_FAILED ? " (lost too often)" : "");
+	else if (outcome == ADW_RECOVERY_REQUEUED)
 		adw_log_warn("adw=%s %s: resuming it", id, reason);
-	else if (outcome == ADW_RECOVERY_FAILED)
-		adw_log_warn("adw=%s failed: %s (lost too often)", id, reason);
-	else if (attempt == 3)
-		fail_if_unfinished(s, id, reason);
+	return true;
+}
+
+static void judge(struct adw_supervisor *s, const char *id, const char *reason, bool fail)
+{
+	if (settle(s, id, reason, fail))
+		return;
+	s->owed = adw_xrealloc(s->owed, (size_t)(s->nowed + 1) * sizeof(*s->owed));
+	s->owed[s->nowed].id = adw_xstrdup(id);
+	s->owed[s->nowed].reason = adw_xstrdup(reason);
+	s->owed[s->nowed].fail = fail;
+	s->nowed++;
+}
+
+/* Marks an ADW failed unless its child finished it (now, or once the database is back). */
+static void fail_if_unfinished(struct adw_supervisor *s, const char *id, const char *reason)
+{
+	judge(s, id, reason, true);
+}
+
+/* Sends an ADW whose adw-run is gone back to be resumed (or failed when lost too often). */
+static void recover_unfinished(struct adw_supervisor *s, const char *id, const char *reason)
+{
+	judge(s, id, reason, false);
+}
+
+/* Settles the verdicts the database could not take before, oldest first. */
+static void settle_owed(struct adw_supervisor *s)
+{
+	int i = 0;
+
+	while (i < s->nowed && settle(s, s->owed[i].id, s->owed[i].reason, s->owed[i].fail)) {
+		free(s->owed[i].id);
+		free(s->owed[i].reason);
+		i++;
+	}
+	memmove(s->owed, s->owed + i, (size_t)(s->nowed - i) * sizeof(*s->owed));
+	s->nowed -= i;
 }
 
 static void spawn_child(struct adw_supervisor *s, const char *id)
@@ -306,6 +350,16 @@ static void recover(struct adw_supervisor *s)
 	}
 	adw_store_strv_free(ids, n);
 	free(pids);
+	/*
+	 * What adw-run processes of this home spilled and never wrote back
+	 * (their supervisor stopped first, or the machine restarted): the
+	 * adopted ones hold their files' locks and are skipped.
+	 */
+	n = 0;
+	if (adw_spill_replay_orphans(s->conn, s->cfg->home, NULL, &n, &err) < 0)
+		adw_log_warn("supervisor: spilled events not written back yet: %s", err.msg);
+	else if (n)
+		adw_log_info("supervisor: %d events spilled by ended runs written back", n);
 }
 
 static void claim(struct adw_supervisor *s)
@@ -355,12 +409,15 @@ static void heartbeat(struct adw_supervisor *s)
 	struct adw_err err = {0};
 	char **ids;
 
-	if (!s->nchildren || !s->conn || PQstatus(s->conn) != CONNECTION_OK)
+	if (s->nchildren + s->nowed == 0 || !s->conn || PQstatus(s->conn) != CONNECTION_OK)
 		return;
-	ids = adw_xcalloc((size_t)s->nchildren, sizeof(*ids));
+	/* Owed verdicts too: their ADWs are not lost, only waiting to be settled here. */
+	ids = adw_xcalloc((size_t)(s->nchildren + s->nowed), sizeof(*ids));
 	for (int i = 0; i < s->nchildren; i++)
 		ids[i] = s->children[i].id;
-	if (adw_store_heartbeat(s->conn, ids, s->nchildren, &err) < 0)
+	for (int i = 0; i < s->nowed; i++)
+		ids[s->nchildren + i] = s->owed[i].id;
+	if (adw_store_heartbeat(s->conn, ids, s->nchildren + s->nowed, &err) < 0)
 		adw_log_warn("supervisor: heartbeat not stored: %s", err.msg);
 	free(ids);
 }
@@ -486,6 +543,8 @@ static void *run(void *arg)
 		free(fds);
 		if (reap(s) > 0)
 			notified = true; /* a slot is free: take the next pending ADW now */
+		if (s->nowed)
+			settle_owed(s);
 		if (notified || mono_ms() - last_claim >= BACKSTOP_MS ||
 		    (s->conn && PQstatus(s->conn) != CONNECTION_OK)) {
 			/* Claim until no notification came in while claiming. */
@@ -585,6 +644,15 @@ void adw_supervisor_stop(struct adw_supervisor *sup, int kill_children)
 	for (int i = 0; i < sup->nchildren; i++)
 		free(sup->children[i].id);
 	free(sup->children);
+	settle_owed(sup);
+	for (int i = 0; i < sup->nowed; i++) {
+		adw_log_error("adw=%s not recorded before stopping: %s (it will be found lost and "
+			      "resumed)",
+			      sup->owed[i].id, sup->owed[i].reason);
+		free(sup->owed[i].id);
+		free(sup->owed[i].reason);
+	}
+	free(sup->owed);
 	close(sup->wake[0]);
 	close(sup->wake[1]);
 	PQfinish(sup->conn);
