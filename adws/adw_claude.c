@@ -71,6 +71,7 @@ struct claude_run {
 	long long term_at;     /* monotonic ms of a cancel's SIGTERM; 0 = not due */
 	bool ask_broken;       /* the ask socket failed: stop polling it */
 	long long paused_ms;   /* time spent paused (not counted by the timeout) */
+	bool budget_off;       /* over the budget, and told to go on: no --max-budget-usd */
 };
 
 void adw_claude_cancel(void)
@@ -674,6 +675,7 @@ static int launch(struct claude_run *cr, const char *path, bool resumed, const c
 	const struct adw_step_ctx *ctx = cr->ctx;
 	const char *argv[24];
 	char *tools = NULL, *mcp = NULL, *config = NULL;
+	char budget[32];
 	int argc = 0, rc;
 
 	if (ctx->ask && ctx->ask_socket && (mcp = mcp_bin(ctx->cfg)) != NULL) {
@@ -703,6 +705,14 @@ static int launch(struct claude_run *cr, const char *path, bool resumed, const c
 	if (ctx->model && *ctx->model) {
 		argv[argc++] = "--model";
 		argv[argc++] = ctx->model;
+	}
+	if (ctx->budget_usd > 0 && !cr->budget_off) {
+		/* What is left of it: earlier processes of this step spent the rest. */
+		double left = ctx->budget_usd - cr->sj.total.cost_usd;
+
+		snprintf(budget, sizeof(budget), "%.6f", left > 0.000001 ? left : 0.000001);
+		argv[argc++] = "--max-budget-usd";
+		argv[argc++] = budget;
 	}
 	argv[argc] = NULL;
 	adw_log_info("claude: step %s: %s %s (session %s, model %s) in %s", step_name(ctx),
@@ -788,6 +798,21 @@ int adw_claude_run_step(const struct adw_step_ctx *ctx, struct adw_step_result *
 				continue;
 			}
 			cr.cancelled = true;
+		}
+		/* The CLI stopped at the budget: a person decides (session kept). */
+		if (!cr.cancelled && !cr.timed_out && !res->ok && !cr.budget_off &&
+		    ctx->over_budget && res->subtype &&
+		    strcmp(res->subtype, "error_max_budget_usd") == 0) {
+			long long t0 = now_ms();
+			enum adw_step_order order =
+			    ctx->over_budget(ctx->emit_ud, cr.sj.total.cost_usd);
+
+			cr.paused_ms += now_ms() - t0;
+			if (order == ADW_STEP_RUN) {
+				cr.budget_off = true;
+				resumed = true;
+				continue;
+			}
 		}
 		break;
 	}

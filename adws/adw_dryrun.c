@@ -292,11 +292,45 @@ static int write_artifact(const struct adw_step_ctx *ctx, const char *text,
 	return 0;
 }
 
+/*
+ * The step's delay, spending the [dry-run:cost=USD] marker's cost in four
+ * equal parts, one after each quarter of it, and stopping at the budget
+ * (ctx->budget_usd) as the CLI does: then ctx->over_budget() decides.
+ * Returns as steered_wait(), or -3 when the step must stop at the budget.
+ */
+static int spend(const struct adw_step_ctx *ctx, long ms, double cost, long long *deadline,
+		 struct adw_step_result *res)
+{
+	bool limited = ctx->budget_usd > 0;
+	int rc = 0;
+
+	for (int part = 0; part < 4 && rc == 0; part++) {
+		rc = steered_wait(ctx, ms / 4 + (part == 3 ? ms % 4 : 0), deadline);
+		if (rc < 0 || cost <= 0)
+			continue;
+		res->cost_usd += cost / 4;
+		if (limited && res->cost_usd >= ctx->budget_usd) {
+			long long t0 = now_ms();
+			enum adw_step_order order =
+			    ctx->over_budget ? ctx->over_budget(ctx->emit_ud, res->cost_usd)
+					     : ADW_STEP_CANCEL;
+
+			if (*deadline)
+				*deadline += now_ms() - t0;
+			if (order != ADW_STEP_RUN)
+				rc = -3;
+			limited = false;
+		}
+	}
+	return rc;
+}
+
 int adw_dryrun_run_step(const struct adw_step_ctx *ctx, struct adw_step_result *res)
 {
 	char *delay = marker(ctx->user_prompt, "delay");
 	char *review = marker(ctx->user_prompt, "review");
 	char *failstep = marker(ctx->user_prompt, "fail");
+	char *cost = marker(ctx->user_prompt, "cost");
 	char *text = NULL, *msg = NULL, *answer = NULL;
 	cJSON *p;
 	long ms = delay ? strtol(delay, NULL, 10) : 0;
@@ -311,10 +345,16 @@ int adw_dryrun_run_step(const struct adw_step_ctx *ctx, struct adw_step_result *
 	emit(ctx, ADW_CAT_SYSTEM, "SystemInfo", msg, dry_payload(ctx));
 	free(msg);
 	msg = NULL;
-	if ((waited = steered_wait(ctx, ms > 0 && ms <= 600000 ? ms : 0, &deadline)) < 0) {
-		res->error = waited == -2
+	if ((waited = spend(ctx, ms > 0 && ms <= 600000 ? ms : 0, cost ? strtod(cost, NULL) : 0,
+			    &deadline, res)) < 0) {
+		res->error = waited == -3 ? adw_xasprintf("dry run: the cost budget of $%g is "
+							  "spent ($%.4f)",
+							  ctx->budget_usd, res->cost_usd)
+			     : waited == -2
 				 ? adw_xasprintf("step timed out after %d s", ctx->timeout_s)
 				 : adw_xstrdup("step cancelled");
+		if (waited == -3)
+			res->subtype = adw_xstrdup("error_max_budget_usd");
 	} else if (ask_marker(ctx, res, &answer) < 0) {
 		/* res->error says why */
 	} else if (steered_wait(ctx, 0, &deadline) == -1) {
@@ -353,11 +393,12 @@ int adw_dryrun_run_step(const struct adw_step_ctx *ctx, struct adw_step_result *
 		res->result_text = msg;
 		msg = NULL;
 	}
-	res->subtype = adw_xstrdup(res->ok ? "success" : "error_during_execution");
+	if (!res->subtype)
+		res->subtype = adw_xstrdup(res->ok ? "success" : "error_during_execution");
 	p = dry_payload(ctx);
 	cJSON_AddStringToObject(p, "subtype", res->subtype);
 	cJSON_AddBoolToObject(p, "is_error", !res->ok);
-	cJSON_AddNumberToObject(p, "total_cost_usd", 0);
+	cJSON_AddNumberToObject(p, "total_cost_usd", res->cost_usd);
 	{
 		cJSON *usage = cJSON_AddObjectToObject(p, "usage");
 
@@ -373,5 +414,6 @@ int adw_dryrun_run_step(const struct adw_step_ctx *ctx, struct adw_step_result *
 	free(delay);
 	free(review);
 	free(failstep);
+	free(cost);
 	return 0;
 }

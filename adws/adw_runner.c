@@ -28,6 +28,7 @@
 #include "adw_prompt.h"
 #include "adw_report.h"
 #include "adw_runtime.h"
+#include "adw_spill.h"
 #include "adw_store.h"
 #include "adw_thread.h"
 #include "adw_workflow.h"
@@ -45,12 +46,13 @@ struct runner {
 	int timeout_s, step_timeout_s;	 /* limits of the run and of a step; 0 = none */
 	double max_cost_usd;		 /* USD budget; 0 = none */
 	bool budget_waived;		 /* a person chose to go on past the budget */
+	double cost_before_step;	 /* USD the ADW had spent when the step began */
+	char *budget_why;		 /* the step was stopped at the budget: why (owned) */
 	long long deadline_ms;		 /* monotonic end of this run; 0 = none */
 	int owned_backend;		 /* the backend holding the ADW's lock (own()) */
 	long long last_reset_ms;	 /* monotonic ms of the last reconnect attempt */
 	long long db_down_since;	 /* monotonic ms since the database is away; 0 = up */
-	char *spill_path;		 /* events an outage could not keep in memory */
-	int spilled;			 /* events now in the spill file */
+	struct adw_spill spill;		 /* events an outage could not keep in memory */
 	char *repo, *worktree, *branch;	 /* the ADW's git worktree, when its dir is a repository */
 	char *base_commit, *head_before; /* where its branch started; HEAD before the step */
 	bool run_timed_out;		 /* the step's time was cut to the run's deadline */
@@ -105,94 +107,42 @@ static void new_uuid(char out[37])
 	uuid_unparse_lower(u, out);
 }
 
-/* Writes the buffered events in one statement (retried once on a new connection). */
 /*
  * While the database is away the buffered events stay in memory up to
- * cfg->event_buffer_bytes; beyond that each batch goes, as one JSON array a line, to
- * $ADW_HOME/spill/<id>.jsonl, written back in order (before newer events)
- * once the database answers again. Nothing is dropped unless the file
- * cannot be written (then it is counted and logged).
+ * cfg->event_buffer_bytes; beyond that each batch goes to this run's spill
+ * file (adw_spill.h), written back in order (before newer events) once the
+ * database answers again. Nothing is dropped unless the file cannot be
+ * written (then it is counted and logged).
  */
 #define DB_RETRIES 5 /* a change of state cut by a lost connection is done again this often */
 
 static void spill(struct runner *r)
 {
-	char *line, *dir;
-	FILE *f;
+	struct adw_err err = {0};
 
 	if (r->batch.n == 0)
 		return;
-	if (!r->spill_path) {
-		dir = adw_xasprintf("%s/spill", r->cfg->home);
-		if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-			adw_log_error("adw=%s cannot create %s: %s", r->id, dir, strerror(errno));
-		r->spill_path = adw_xasprintf("%s/%s.jsonl", dir, r->id);
-		free(dir);
-	}
-	line = cJSON_PrintUnformatted(r->batch.rows);
-	f = fopen(r->spill_path, "a");
-	if (!f || fprintf(f, "%s\n", line) < 0 || fflush(f) != 0 || fsync(fileno(f)) != 0) {
+	if (adw_spill_append(&r->spill, r->cfg->home, r->id, &r->batch, &err) < 0) {
 		r->lost_events += r->batch.n;
-		adw_log_error("adw=%s %d events lost: cannot write %s: %s", r->id, r->batch.n,
-			      r->spill_path, strerror(errno));
-	} else {
-		r->spilled += r->batch.n;
+		adw_log_error("adw=%s %d events lost: %s", r->id, r->batch.n, err.msg);
 	}
-	if (f)
-		fclose(f);
-	free(line);
 	adw_event_batch_release(&r->batch);
 	adw_event_batch_init(&r->batch);
 }
 
 /*
- * Writes back what an outage sent to the spill file, all lines in one
- * transaction (so a failure leaves none written twice); 0 when nothing is
- * left there, -1 when the database refused.
+ * Writes back what an outage sent to the spill file, all of it in one
+ * transaction; 0 when nothing is left there, -1 when the database refused.
  */
 static int unspill(struct runner *r)
 {
 	struct adw_err err = {0};
-	char *line = NULL;
-	size_t cap = 0;
-	FILE *f;
-	bool own_tx;
-	int rc;
+	int n = 0;
 
-	if (!r->spill_path) {
-		char *path = adw_xasprintf("%s/spill/%s.jsonl", r->cfg->home, r->id);
-
-		/* One left by an earlier run of this ADW on this machine. */
-		if (access(path, F_OK) != 0) {
-			free(path);
-			return 0;
-		}
-		r->spill_path = path;
-	}
-	f = fopen(r->spill_path, "r");
-	if (!f)
-		return errno == ENOENT ? 0 : -1;
-	/* Inside the caller's transaction the lines simply join it. */
-	own_tx = PQtransactionStatus(r->conn) == PQTRANS_IDLE;
-	rc = own_tx ? adw_db_exec(r->conn, "BEGIN", 0, NULL, &err) : 0;
-	while (rc == 0 && getline(&line, &cap, f) > 0) {
-		const char *params[1] = {line};
-
-		rc = adw_db_exec(r->conn, "SELECT adw_events_append($1::json)", 1, params, &err);
-	}
-	free(line);
-	fclose(f);
-	if (rc == 0 && own_tx)
-		rc = adw_db_exec(r->conn, "COMMIT", 0, NULL, &err);
-	if (rc < 0) {
-		if (own_tx)
-			PQclear(PQexec(r->conn, "ROLLBACK"));
+	if (adw_spill_replay(&r->spill, r->conn, &n, &err) < 0)
 		return -1;
-	}
-	unlink(r->spill_path);
-	if (r->spilled)
-		adw_log_info("adw=%s %d spilled events written back", r->id, r->spilled);
-	r->spilled = 0;
+	if (n)
+		adw_log_info("adw=%s %d spilled events written back", r->id, n);
 	return 0;
 }
 
@@ -202,7 +152,7 @@ static void flush(struct runner *r)
 	struct adw_err err = {0};
 	long long now;
 
-	if (r->batch.n == 0 && !r->spilled)
+	if (r->batch.n == 0 && !r->spill.events)
 		return;
 	now = now_ms();
 	if (PQstatus(r->conn) != CONNECTION_OK) {
@@ -215,11 +165,11 @@ static void flush(struct runner *r)
 			return;
 		}
 	}
-	if ((r->spilled && unspill(r) < 0) ||
+	if ((r->spill.events && unspill(r) < 0) ||
 	    (r->batch.n && adw_event_batch_flush(r->conn, &r->batch, NULL, &err) < 0)) {
 		adw_log_error("adw=%s %d events not stored yet: %s", r->id, r->batch.n,
 			      err.msg[0] ? err.msg : "database unavailable");
-		if (adw_db_check(r->conn, &err) < 0 || (r->spilled && unspill(r) < 0) ||
+		if (adw_db_check(r->conn, &err) < 0 || (r->spill.events && unspill(r) < 0) ||
 		    (r->batch.n && adw_event_batch_flush(r->conn, &r->batch, NULL, &err) < 0)) {
 			r->last_reset_ms = now;
 			if (r->batch.bytes >= (size_t)r->cfg->event_buffer_bytes)
@@ -1074,8 +1024,8 @@ static void db_wait(struct runner *r)
 			adw_log_error(
 			    "adw=%s the database was unavailable for %d s (ADW_DB_OUTAGE_S): "
 			    "giving up; %d events kept in %s, %d lost",
-			    r->id, r->cfg->db_outage_s, r->spilled,
-			    r->spill_path ? r->spill_path : "(none)", r->lost_events);
+			    r->id, r->cfg->db_outage_s, r->spill.events,
+			    r->spill.path ? r->spill.path : "(none)", r->lost_events);
 			exit(ADW_RUNNER_DB_LOST);
 		}
 		if (r->batch.bytes >= (size_t)r->cfg->event_buffer_bytes)
@@ -1509,19 +1459,75 @@ static long long step_time(struct runner *r)
 	return t;
 }
 
-/*
- * The limits before step i: the run's timeout, and the cost budget — when
- * it is spent a person is asked whether to go on (default: stop). Returns
- * 0 to go on, 1 when the ADW was cancelled meanwhile, -1 when it must fail
- * (*why set).
- */
-static int limits_check(struct runner *r, char **why)
+/* What the ADW has spent so far (USD, as stored), or -1 when the database is away. */
+static double adw_cost(struct runner *r)
 {
 	struct adw_err err = {0};
 	const char *params[1] = {r->id};
-	char *cost_s = NULL, *answer = NULL, *reason = NULL;
+	char *cost_s = NULL;
 	double cost;
+
+	flush(r);
+	if (adw_db_query_text(r->conn, NULL,
+			      "SELECT cost_usd::text FROM ai_developer_workflows WHERE id = $1", 1,
+			      params, &cost_s, &err) < 0)
+		return -1;
+	cost = strtod(cost_s, NULL);
+	free(cost_s);
+	return cost;
+}
+
+/*
+ * The budget is spent (cost USD so far): a person is asked whether to go
+ * on (default: stop) — between steps, or with step stopped at it. Returns 0
+ * to go on (the budget is waived for the rest of the run), 1 when the ADW
+ * was cancelled meanwhile, -1 to stop (*why set).
+ */
+static int budget_ask(struct runner *r, double cost, const char *step, char **why)
+{
+	const char *opts[2] = {"continue", "stop"};
+	char *q = step ? adw_xasprintf("The cost budget of $%g is spent ($%.4f so far). The %s "
+				       "step was stopped there; go on with it?",
+				       r->max_cost_usd, cost, step)
+		       : adw_xasprintf("The cost budget of $%g is spent ($%.4f so far). Go on "
+				       "with the remaining steps?",
+				       r->max_cost_usd, cost);
+	struct adw_question_req req = {.question = q,
+				       .options = opts,
+				       .noptions = 2,
+				       .context = "max_cost_usd of this ADW",
+				       .default_answer = "stop"};
+	char *answer = NULL, *reason = NULL;
 	int rc = 0;
+
+	system_event(r, step, "SystemWarning", NULL, "Cost budget of $%g reached ($%.4f)",
+		     r->max_cost_usd, cost);
+	if (ask_cb(r, &req, &answer, &reason) < 0)
+		rc = r->cancel ? 1 : -1;
+	else if (strcmp(answer, "continue") == 0)
+		r->budget_waived = true;
+	else
+		rc = -1;
+	if (rc < 0)
+		*why =
+		    adw_xasprintf("the cost budget of $%g was reached ($%.4f spent)%s%s",
+				  r->max_cost_usd, cost, reason ? ": " : "", reason ? reason : "");
+	else if (r->budget_waived)
+		note(r, "Going on past the cost budget of $%g, as answered", r->max_cost_usd);
+	free(q);
+	free(answer);
+	free(reason);
+	return rc;
+}
+
+/*
+ * The limits before step i: the run's timeout, and the cost budget.
+ * Returns 0 to go on, 1 when the ADW was cancelled meanwhile, -1 when it
+ * must fail (*why set).
+ */
+static int limits_check(struct runner *r, char **why)
+{
+	double cost;
 
 	if (r->deadline_ms && now_ms() >= r->deadline_ms) {
 		*why = adw_xasprintf("the adw timed out after %d s (timeout_s)", r->timeout_s);
@@ -1529,45 +1535,20 @@ static int limits_check(struct runner *r, char **why)
 	}
 	if (!r->max_cost_usd || r->budget_waived)
 		return 0;
-	flush(r);
-	if (adw_db_query_text(r->conn, NULL,
-			      "SELECT cost_usd::text FROM ai_developer_workflows WHERE id = $1", 1,
-			      params, &cost_s, &err) < 0)
-		return 0; /* the database is away: the next step's records will say so */
-	cost = strtod(cost_s, NULL);
-	free(cost_s);
+	cost = adw_cost(r);
+	r->cost_before_step = cost < 0 ? 0 : cost;
 	if (cost < r->max_cost_usd)
-		return 0;
-	{
-		const char *opts[2] = {"continue", "stop"};
-		char *q = adw_xasprintf("The cost budget of $%g is spent ($%.4f so far). Go on "
-					"with the remaining steps?",
-					r->max_cost_usd, cost);
-		struct adw_question_req req = {.question = q,
-					       .options = opts,
-					       .noptions = 2,
-					       .context = "max_cost_usd of this ADW",
-					       .default_answer = "stop"};
+		return 0; /* (or the database is away: the next step's records will say so) */
+	return budget_ask(r, cost, NULL, why);
+}
 
-		system_event(r, NULL, "SystemWarning", NULL, "Cost budget of $%g reached ($%.4f)",
-			     r->max_cost_usd, cost);
-		if (ask_cb(r, &req, &answer, &reason) < 0)
-			rc = r->cancel ? 1 : -1;
-		else if (strcmp(answer, "continue") == 0)
-			r->budget_waived = true;
-		else
-			rc = -1;
-		free(q);
-	}
-	if (rc < 0)
-		*why =
-		    adw_xasprintf("the cost budget of $%g was reached ($%.4f spent)%s%s",
-				  r->max_cost_usd, cost, reason ? ": " : "", reason ? reason : "");
-	else if (r->budget_waived)
-		note(r, "Going on past the cost budget of $%g, as answered", r->max_cost_usd);
-	free(answer);
-	free(reason);
-	return rc;
+/* ctx->over_budget: the step was stopped at the budget; spent is its own cost so far. */
+static enum adw_step_order over_budget_cb(void *ud, double spent)
+{
+	struct runner *r = ud;
+	int rc = budget_ask(r, r->cost_before_step + spent, r->step, &r->budget_why);
+
+	return rc == 0 ? ADW_STEP_RUN : ADW_STEP_CANCEL;
 }
 
 /*
@@ -1686,6 +1667,10 @@ static int run_step(struct runner *r, int i, char **why)
 		    .ask = ask_cb,
 		    .ask_fd = r->ask_fd,
 		    .ask_socket = r->ask_socket,
+		    .budget_usd = r->max_cost_usd && !r->budget_waived
+				      ? r->max_cost_usd - r->cost_before_step
+				      : 0,
+		    .over_budget = over_budget_cb,
 		};
 
 		if (adw_db_exec(
@@ -1696,6 +1681,7 @@ static int run_step(struct runner *r, int i, char **why)
 			adw_log_warn("adw=%s prompt not recorded: %s", r->id, err.msg);
 		if (run_runtime(r, &ctx, &res) < 0 || !res.ok || r->cancel) {
 			error = r->cancel ? adw_xasprintf("step cancelled: %s", r->cancel_reason)
+				: r->budget_why ? adw_xstrdup(r->budget_why)
 				: r->run_timed_out && res.error && strstr(res.error, "timed out")
 				    ? adw_xasprintf("the adw timed out after %d s (timeout_s)",
 						    r->timeout_s)
@@ -1734,6 +1720,12 @@ static int run_step(struct runner *r, int i, char **why)
 	}
 	if (r->cancel) {
 		rc = 1;
+		goto out;
+	}
+	if (!ok && r->budget_why) {
+		/* Stopped at the budget, as a person (or the question's default) chose. */
+		*why = r->budget_why;
+		r->budget_why = NULL;
 		goto out;
 	}
 	if (!ok) {
@@ -1887,6 +1879,7 @@ int adw_runner_run(const struct adw_config *cfg, const char *conninfo, const cha
 	int i;
 
 	adw_event_batch_init(&r.batch);
+	adw_spill_init(&r.spill);
 	r.id = adw_xstrdup(id);
 	r.conn = adw_db_connect(conninfo, &err);
 	if (!r.conn) {
@@ -1913,8 +1906,18 @@ int adw_runner_run(const struct adw_config *cfg, const char *conninfo, const cha
 	}
 	adw_log_info("adw=%s running %s (%s, runtime %s) in %s", r.id, r.name, r.wf.name, r.runtime,
 		     r.workdir);
-	if (unspill(&r) < 0)
-		adw_log_error("adw=%s events left by an earlier run not written back yet", r.id);
+	{
+		int n = 0;
+
+		/* What earlier runs of this ADW on this machine spilled and never wrote. */
+		if (adw_spill_replay_orphans(r.conn, r.cfg->home, r.id, &n, &err) < 0)
+			adw_log_error(
+			    "adw=%s events left by an earlier run not written back yet: %s", r.id,
+			    err.msg);
+		else if (n)
+			adw_log_info("adw=%s %d events an earlier run spilled written back", r.id,
+				     n);
+	}
 	if (adw_control_open(&r.ctl, r.conn, r.id, &err) < 0)
 		adw_log_error("adw=%s not steerable: %s", r.id, err.msg);
 	else
@@ -1993,6 +1996,7 @@ out:
 	free(r.pause_reason);
 	free(r.cancel_reason);
 	free(r.cancel_by);
+	free(r.budget_why);
 	free(r.answer_ids);
 	for (int k = 0; k < r.ninstr; k++)
 		free(r.instr[k].text);
@@ -2007,7 +2011,7 @@ out:
 	adw_event_batch_release(&r.batch);
 	adw_workflow_release(&r.wf);
 	free(r.done);
-	free(r.spill_path);
+	adw_spill_close(&r.spill);
 	free(r.repo);
 	free(r.worktree);
 	free(r.branch);

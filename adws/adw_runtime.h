@@ -122,6 +122,20 @@ struct adw_step_ctx {
 	 */
 	int ask_fd;
 	const char *ask_socket;
+
+	/*
+	 * The cost budget (issue 5): what the step may spend, in USD, before
+	 * the runner is asked; 0 = no limit. claude passes it to the CLI as
+	 * --max-budget-usd, which stops the agent with the result subtype
+	 * "error_max_budget_usd" once a turn has crossed it; dry-run counts the
+	 * cost of its [dry-run:cost=USD] marker. Then over_budget(emit_ud,
+	 * spent_usd) (when not NULL) decides, with the agent stopped and its
+	 * session kept: RUN goes on with no limit (claude resumes the session),
+	 * CANCEL ends the step failed (res->subtype "error_max_budget_usd").
+	 * The time it takes is not counted by the step's timeout.
+	 */
+	double budget_usd;
+	enum adw_step_order (*over_budget)(void *ud, double spent_usd);
 };
 
 struct adw_step_result {

@@ -179,10 +179,40 @@ describe('timeouts and the cost budget', () => {
     assert.match(w.question.question, /^The cost budget of \$0.001 is spent \(\$0\.\d{4} so far\)/);
     assert.deepEqual(w.question.options, ['continue', 'stop']);
     assert.equal(w.question.default_answer, 'stop');
+    // The CLI (--max-budget-usd) stopped the plan step after its first turn; the session goes on.
+    assert.match(w.question.question, /The plan step was stopped there; go on with it\?$/);
     assert.equal((await api(srv.url, 'POST', `/api/questions/${w.question.id}/answer`, { answer: 'continue' })).status, 200);
     const done = await waitForAdw(srv.url, r.body.adw.id, 30000);
     assert.equal(done.status, 'completed', JSON.stringify(done));
     assert.ok(done.cost_usd > 0.001);
+    const ev = await events(r.body.adw.id);
+    assert.ok(ev.some((e) => e.type === 'Result' && e.step === 'plan' && e.payload.subtype === 'error_max_budget_usd'));
+    assert.equal(starts(ev, 'plan'), 1, 'the step went on, it did not start again');
+  });
+
+  test('a dry-run step spending past the budget is stopped there and asks: continue', async () => {
+    const r = await api(srv.url, 'POST', '/api/adws', { workflow: 'plan_build', prompt: 'Costly steps [dry-run:cost=0.04] [dry-run:delay=400]', max_cost_usd: 0.05 });
+    assert.equal(r.status, 201, r.text);
+    const w = await waitForAdw(srv.url, r.body.adw.id, 30000, ['awaiting_input', 'completed', 'failed']);
+    assert.equal(w.status, 'awaiting_input', JSON.stringify(w));
+    assert.equal(w.current_step, 'build');
+    assert.match(w.question.question, /^The cost budget of \$0.05 is spent \(\$0\.0[56]\d\d so far\)\. The build step was stopped there; go on with it\?$/);
+    await api(srv.url, 'POST', `/api/questions/${w.question.id}/answer`, { answer: 'continue' });
+    const done = await waitForAdw(srv.url, r.body.adw.id, 30000);
+    assert.equal(done.status, 'completed', JSON.stringify(done));
+    assert.equal(done.cost_usd, 0.08);
+  });
+
+  test('a dry-run step spending past the budget is stopped there and asks: stop fails the ADW there', async () => {
+    const r = await api(srv.url, 'POST', '/api/adws', { workflow: 'plan_build_review', prompt: 'Costly steps [dry-run:cost=0.04] [dry-run:delay=400]', max_cost_usd: 0.05 });
+    const w = await waitForAdw(srv.url, r.body.adw.id, 30000, ['awaiting_input', 'completed', 'failed']);
+    assert.equal(w.status, 'awaiting_input', JSON.stringify(w));
+    await api(srv.url, 'POST', `/api/questions/${w.question.id}/answer`, { answer: 'stop' });
+    const done = await waitForAdw(srv.url, r.body.adw.id, 30000);
+    assert.equal(done.status, 'failed');
+    assert.match(done.error, /^the cost budget of \$0.05 was reached \(\$0\.0[56]\d\d spent\)$/);
+    assert.deepEqual(done.steps.map((s) => s.status), ['completed', 'failed', 'pending']);
+    assert.ok(done.cost_usd < 0.08, 'the build step stopped before its end');
   });
 
   test('a spent budget asks whether to go on: stop fails the ADW', async () => {

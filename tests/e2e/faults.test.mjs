@@ -10,7 +10,7 @@
 import { test, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { startServer, api, waitForAdw, sql, createDatabase, sseConnect } from './lib/server.mjs';
 
 const N = Number(process.env.ADW_FAULT_ADWS || 8);
@@ -35,8 +35,15 @@ async function startMany(srv, n, prompt) {
  * A stream client that reconnects (Last-Event-ID) whenever its connection
  * ends, to whatever server.url is now. ids: every event id it got.
  */
+const followers = [];
+/* Stops every stream client (a failed test must not leave one reconnecting forever). */
+function stopFollowers() {
+  for (const f of followers.splice(0)) f.stop();
+}
+
 function follower(server, after) {
   const f = { ids: [], stopped: false, server };
+  followers.push(f);
   (async () => {
     let last = after;
     while (!f.stopped) {
@@ -103,7 +110,7 @@ describe('faults with running ADWs', { skip: !process.env.PGTEST_DIR && 'needs t
       const ids = await startMany(srv, N, 'Restart');
       pgctl('restart', '-m', 'fast');
       await check('restart PostgreSQL', srv, dbUrl, ids, f);
-    } finally { await srv.stop(); srv.cleanup(); }
+    } finally { stopFollowers(); await srv.stop(); srv.cleanup(); }
   });
 
   test('every backend is terminated', { timeout: 180000 }, async () => {
@@ -117,7 +124,7 @@ describe('faults with running ADWs', { skip: !process.env.PGTEST_DIR && 'needs t
         await new Promise((r) => setTimeout(r, 900));
       }
       await check('pg_terminate_backend (every backend, twice)', srv, dbUrl, ids, f);
-    } finally { await srv.stop(); srv.cleanup(); }
+    } finally { stopFollowers(); await srv.stop(); srv.cleanup(); }
   });
 
   test('adw-run children are killed again and again', { timeout: 180000 }, async () => {
@@ -136,7 +143,7 @@ describe('faults with running ADWs', { skip: !process.env.PGTEST_DIR && 'needs t
         await new Promise((r) => setTimeout(r, 1500));
       }
       await check('kill -9 children (3 rounds)', srv, dbUrl, ids, f);
-    } finally { await srv.stop(); srv.cleanup(); }
+    } finally { stopFollowers(); await srv.stop(); srv.cleanup(); }
   });
 
   test('an outage during a step: its events wait in the spill file and are written once', { timeout: 180000 }, async () => {
@@ -165,7 +172,42 @@ describe('faults with running ADWs', { skip: !process.env.PGTEST_DIR && 'needs t
       assert.match(log, /spilled events written back/);
       const results = sql(dbUrl, `SELECT step, count(*) FROM events WHERE adw_id = '${id}' AND type = 'Result' GROUP BY 1 ORDER BY 1`).trim();
       assert.equal(results, 'build|1\nplan|1', 'each step\'s Result once');
-    } finally { sql(admin, `ALTER DATABASE ${db} ALLOW_CONNECTIONS true`); await srv.stop(); srv.cleanup(); }
+    } finally { stopFollowers(); sql(admin, `ALTER DATABASE ${db} ALLOW_CONNECTIONS true`); await srv.stop(); srv.cleanup(); }
+  });
+
+  test('an outage longer than ADW_DB_OUTAGE_S fails the ADW loudly, keeping its events', { timeout: 180000 }, async () => {
+    const dbUrl = createDatabase('fault6');
+    const db = dbUrl.match(/dbname=(\w+)$/)[1];
+    const admin = process.env.ADW_TEST_DATABASE_URL;
+    const srv = await startServer({ dbUrl, env: { ADW_EVENT_BUFFER_BYTES: '1', ADW_DB_OUTAGE_S: '2' } });
+    try {
+      const r = await api(srv.url, 'POST', '/api/adws', { workflow: 'plan_build', prompt: 'A long outage [dry-run:delay=1500]' });
+      const id = r.body.adw.id;
+      let run = await waitForAdw(srv.url, id, 20000, ['in_progress']);
+      for (let i = 0; i < 100 && !(run.current_step === 'plan' && run.worker_pid && run.log_path); i++) {
+        await new Promise((res) => setTimeout(res, 50));
+        run = (await api(srv.url, 'GET', `/api/adws/${id}`)).body.adw;
+      }
+      // Refused for 6 s: the step ends meanwhile, adw-run waits 2 s for the database and gives up.
+      sql(admin, `ALTER DATABASE ${db} ALLOW_CONNECTIONS false`);
+      sql(admin, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = '${db}'`);
+      await new Promise((res) => setTimeout(res, 6000));
+      sql(admin, `ALTER DATABASE ${db} ALLOW_CONNECTIONS true`);
+      const done = await waitForAdw(srv.url, id, 30000);
+      assert.equal(done.status, 'failed', JSON.stringify(done));
+      assert.match(done.error, /ADW_DB_OUTAGE_S/);
+      assert.equal(sql(dbUrl, `SELECT COALESCE(metadata->>'recoveries', '0') FROM ai_developer_workflows WHERE id = '${id}'`).trim(), '0', 'failed, not resumed');
+      const log = readFileSync(run.log_path, 'utf8');
+      assert.match(log, /unavailable for 2 s \(ADW_DB_OUTAGE_S\): giving up; \d+ events kept in \S+spill/);
+      // What the plan step did during the outage was spilled and written back by the supervisor, once.
+      const results = sql(dbUrl, `SELECT step, count(*) FROM events WHERE adw_id = '${id}' AND type = 'Result' GROUP BY 1 ORDER BY 1`).trim();
+      assert.equal(results, 'plan|1');
+      assert.match(srv.stderr, new RegExp(`adw=${id} \\d+ events its adw-run spilled written back`));
+      assert.deepEqual(readdirSync(`${srv.home}/spill`), [], 'no spill file left');
+      // Every batch it wrote, spilled ones included, went in under its key.
+      assert.ok(Number(sql(dbUrl, `SELECT count(*) FROM event_batches WHERE adw_id = '${id}'`).trim()) > 0);
+      table.push({ scenario: 'refused 6 s > ADW_DB_OUTAGE_S=2 (must fail)', n: 1, completed: 'failed', rerun: 0, dups: 0, stream: 'spill written back' });
+    } finally { stopFollowers(); sql(admin, `ALTER DATABASE ${db} ALLOW_CONNECTIONS true`); await srv.stop(); srv.cleanup(); }
   });
 
   test('the server is killed and started again', { timeout: 180000 }, async () => {
@@ -179,6 +221,6 @@ describe('faults with running ADWs', { skip: !process.env.PGTEST_DIR && 'needs t
       srv = await startServer({ dbUrl, home, workdir });
       f.server = srv;
       await check('kill -9 adw-server, start it again', srv, dbUrl, ids, f);
-    } finally { await srv.stop(); srv.cleanup(); }
+    } finally { stopFollowers(); await srv.stop(); srv.cleanup(); }
   });
 });

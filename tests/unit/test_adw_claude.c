@@ -364,6 +364,68 @@ START_TEST(test_max_turns)
 }
 END_TEST
 
+/* ctx->over_budget of the budget tests: counts calls, answers with *order. */
+static int budget_calls;
+static double budget_spent;
+static enum adw_step_order budget_order;
+
+static enum adw_step_order over_budget(void *ud, double spent)
+{
+	(void)ud;
+	budget_calls++;
+	budget_spent = spent;
+	return budget_order;
+}
+
+/* Runs the build step with a budget of one turn; returns the fake's argv lines. */
+static char *run_with_budget(enum adw_step_order order)
+{
+	char log[PATH_MAX + 16];
+
+	snprintf(log, sizeof(log), "%s/args.log", dir);
+	setenv("FAKE_CLAUDE_ARGS_LOG", log, 1);
+	budget_calls = 0;
+	budget_order = order;
+	ctx.prompt = "/build add a greet function [fake:turn_cost=0.002]";
+	ctx.budget_usd = 0.0015;
+	ctx.over_budget = over_budget;
+	ck_assert_int_eq(adw_claude_run_step(&ctx, &res), 0);
+	ck_assert_int_eq(budget_calls, 1);
+	ck_assert_double_eq_tol(budget_spent, 0.002, 1e-9);
+	return slurp(log);
+}
+
+START_TEST(test_budget_stop)
+{
+	char *args = run_with_budget(ADW_STEP_CANCEL);
+
+	/* The CLI got the budget and stopped after the turn that crossed it. */
+	ck_assert_ptr_nonnull(strstr(args, "\"--max-budget-usd\",\"0.001500\""));
+	ck_assert_ptr_null(strchr(strchr(args, '\n') + 1, '\n')); /* one process */
+	ck_assert(!res.ok);
+	ck_assert_str_eq(res.subtype, "error_max_budget_usd");
+	ck_assert_str_eq(res.error, "claude: error_max_budget_usd: Reached maximum budget ($0.0015)");
+	ck_assert_double_eq_tol(res.cost_usd, 0.002, 1e-9);
+	ck_assert_uint_eq(count_type("Result"), 1);
+	free(args);
+}
+END_TEST
+
+START_TEST(test_budget_continue)
+{
+	char *args = run_with_budget(ADW_STEP_RUN), *second;
+
+	/* Told to go on: the same session resumed, with no budget. */
+	ck_assert_msg(res.ok, "error: %s", res.error);
+	second = strchr(args, '\n') + 1;
+	ck_assert_ptr_nonnull(strstr(second, "\"--resume\",\"" SID "\""));
+	ck_assert_ptr_null(strstr(second, "--max-budget-usd"));
+	ck_assert_uint_eq(count_type("Result"), 2);
+	ck_assert_double_gt(res.cost_usd, 0.002);
+	free(args);
+}
+END_TEST
+
 START_TEST(test_crash)
 {
 	ctx.prompt = "[fake:crash] /build it";
@@ -527,6 +589,8 @@ int main(void)
 	tcase_add_test(tc, test_dash_prompt);
 	tcase_add_test(tc, test_cannot_start);
 	tcase_add_test(tc, test_allowed_tools);
+	tcase_add_test(tc, test_budget_stop);
+	tcase_add_test(tc, test_budget_continue);
 	/* Last: the cancel flag is sticky within a process (CK_FORK=no). */
 	tcase_add_test(tc, test_cancel);
 	suite_add_tcase(s, tc);
