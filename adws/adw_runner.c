@@ -154,6 +154,10 @@ static void flush(struct runner *r)
 
 	if (r->batch.n == 0 && !r->spill.events)
 		return;
+	/* Inside a transaction the events go with its COMMIT (tx_commit()). */
+	if (r->conn && PQtransactionStatus(r->conn) != PQTRANS_IDLE &&
+	    PQtransactionStatus(r->conn) != PQTRANS_UNKNOWN)
+		return;
 	now = now_ms();
 	if (PQstatus(r->conn) != CONNECTION_OK) {
 		/* Try the database again at most once a second. */
@@ -176,6 +180,26 @@ static void flush(struct runner *r)
 				spill(r);
 		}
 	}
+}
+
+/*
+ * Commits the open transaction with every buffered event in it (one keyed
+ * batch): a change of state and the events that report it are stored
+ * together or not at all, so a kill -9 right after a COMMIT loses no event.
+ * On failure rolls back and drops the events buffered since `since` (the
+ * batch's n at BEGIN): they reported a change that did not happen, and a
+ * retry records them again under the same key.
+ */
+static int tx_commit(struct runner *r, int since, struct adw_err *err)
+{
+	if (adw_event_batch_write(r->conn, &r->batch, NULL, err) == 0 &&
+	    adw_db_exec(r->conn, "COMMIT", 0, NULL, err) == 0) {
+		adw_event_batch_clear(&r->batch);
+		return 0;
+	}
+	PQclear(PQexec(r->conn, "ROLLBACK"));
+	adw_event_batch_truncate(&r->batch, since);
+	return -1;
 }
 
 /* Buffers an event of the running step (or of the workflow when step is NULL). */
@@ -615,6 +639,7 @@ static char *question_open(struct runner *r, const struct adw_question_req *q, s
 	cJSON *opts = cJSON_CreateArray(), *meta = cJSON_CreateObject();
 	char *opts_s, *meta_s, *qid = NULL, secs[16];
 	bool in_tx = false;
+	int since = 0;
 
 	for (int i = 0; i < q->noptions; i++)
 		cJSON_AddItemToArray(opts, cJSON_CreateString(q->options[i]));
@@ -628,6 +653,7 @@ static char *question_open(struct runner *r, const struct adw_question_req *q, s
 	if (adw_db_exec(r->conn, "BEGIN", 0, NULL, err) < 0)
 		goto out;
 	in_tx = true;
+	since = r->batch.n;
 	/*
 	 * The ADW row first, then the inserts whose triggers take the events
 	 * lock: the order every writer keeps (adw_thread.c), so none deadlocks.
@@ -658,13 +684,15 @@ static char *question_open(struct runner *r, const struct adw_question_req *q, s
 			goto out;
 	}
 	adw_updated(r, "status: awaiting_input");
-	flush(r);
-	if (adw_db_exec(r->conn, "COMMIT", 0, NULL, err) < 0)
-		goto out;
 	in_tx = false;
+	if (tx_commit(r, since, err) < 0) {
+		free(qid);
+		qid = NULL;
+	}
 out:
 	if (in_tx) {
 		PQclear(PQexec(r->conn, "ROLLBACK"));
+		adw_event_batch_truncate(&r->batch, since);
 		free(qid);
 		qid = NULL;
 	}
@@ -1058,12 +1086,13 @@ static int step_begin(struct runner *r, int index, const char *step, const char 
 	const char *params[6] = {agent_name, model, r->runtime, r->workdir, r->id, step};
 	PGresult *res;
 	cJSON *payload;
-	int rc = -1;
+	int rc = -1, since = 0;
 
 	snprintf(idx, sizeof(idx), "%d", index);
 	db_wait(r);
 	if (adw_db_exec(r->conn, "BEGIN", 0, NULL, err) < 0)
 		goto out;
+	since = r->batch.n;
 	/* The ADW row first, as every writer does (no deadlock with a recovery or an action). */
 	if (adw_db_exec(r->conn,
 			"SELECT 1 FROM ai_developer_workflows WHERE id = $1 FOR NO KEY UPDATE", 1,
@@ -1098,8 +1127,6 @@ static int step_begin(struct runner *r, int index, const char *step, const char 
 				3, (const char *[]){r->id, idx, step}, err) < 0)
 			goto rollback;
 	}
-	if (adw_db_exec(r->conn, "COMMIT", 0, NULL, err) < 0)
-		goto rollback;
 	r->step = step;
 	agent_event(r, "AgentCreated", "step agent created");
 	payload = cJSON_CreateObject();
@@ -1129,10 +1156,12 @@ static int step_begin(struct runner *r, int index, const char *step, const char 
 	}
 	cJSON_Delete(payload);
 	adw_updated(r, "step started");
-	rc = 0;
+	if (tx_commit(r, since, err) == 0)
+		rc = 0;
 	goto out;
 rollback:
 	PQclear(PQexec(r->conn, "ROLLBACK"));
+	adw_event_batch_truncate(&r->batch, since);
 out:
 	free(agent_name);
 	return rc;
@@ -1150,6 +1179,7 @@ static int step_end(struct runner *r, int index, const char *step, const char *a
 	const char *params[12];
 	cJSON *payload;
 	char *content;
+	int since;
 
 	snprintf(dur, sizeof(dur), "%lld", duration_ms);
 	snprintf(in, sizeof(in), "%lld", res->input_tokens);
@@ -1167,6 +1197,7 @@ static int step_end(struct runner *r, int index, const char *step, const char *a
 	db_wait(r);
 	if (adw_db_exec(r->conn, "BEGIN", 0, NULL, err) < 0)
 		return -1;
+	since = r->batch.n;
 	/* The ADW row first, as every writer does (no deadlock with a recovery or an action). */
 	if (adw_db_exec(r->conn,
 			"SELECT 1 FROM ai_developer_workflows WHERE id = $1 FOR NO KEY UPDATE", 1,
@@ -1211,8 +1242,6 @@ static int step_end(struct runner *r, int index, const char *step, const char *a
 			"ELSE jsonb_build_object('verdict', $8::text) END "
 			"WHERE id = $1",
 			8, params, err) < 0)
-		goto rollback;
-	if (adw_db_exec(r->conn, "COMMIT", 0, NULL, err) < 0)
 		goto rollback;
 	agent_event(r, "AgentUpdated", ok ? "step agent complete" : "step agent blocked");
 	payload = cJSON_CreateObject();
@@ -1263,9 +1292,10 @@ static int step_end(struct runner *r, int index, const char *step, const char *a
 			note(r, "The %s step failed: %s", step, error ? error : "unknown error");
 		free(files);
 	}
-	return 0;
+	return tx_commit(r, since, err);
 rollback:
 	PQclear(PQexec(r->conn, "ROLLBACK"));
+	adw_event_batch_truncate(&r->batch, since);
 	return -1;
 }
 
@@ -1776,9 +1806,11 @@ static void finish(struct runner *r, bool ok, const char *why, const char *faile
 	const char *params[4] = {r->id, ok ? "completed" : "failed", why, failed_step};
 	struct adw_err err = {0};
 	bool in_tx;
+	int since;
 
 	db_wait(r);
 	in_tx = adw_db_exec(r->conn, "BEGIN", 0, NULL, &err) == 0;
+	since = r->batch.n;
 	if (adw_db_exec(r->conn,
 			"UPDATE ai_developer_workflows SET status = $2, error_message = $3, "
 			"error_step = $4, error_count = error_count + CASE WHEN $3::text IS NULL "
@@ -1794,7 +1826,6 @@ static void finish(struct runner *r, bool ok, const char *why, const char *faile
 	else
 		system_event(r, NULL, "SystemError", NULL, "Workflow failed: %s", why);
 	adw_updated(r, ok ? "status: completed" : "status: failed");
-	flush(r);
 	{
 		const char *p2[2] = {r->id, ok ? "completed" : "failed"};
 
@@ -1812,7 +1843,7 @@ static void finish(struct runner *r, bool ok, const char *why, const char *faile
 			1, p2, &err) < 0)
 			adw_log_error("adw=%s open messages not closed: %s", r->id, err.msg);
 	}
-	if (in_tx && adw_db_exec(r->conn, "COMMIT", 0, NULL, &err) < 0)
+	if (in_tx && tx_commit(r, since, &err) < 0)
 		adw_log_error("adw=%s final status not committed: %s", r->id, err.msg);
 }
 
@@ -1827,9 +1858,11 @@ static void finish_cancelled(struct runner *r)
 	const char *params[3] = {r->id, r->cancel_reason, r->cancel_by};
 	struct adw_err err = {0};
 	bool in_tx;
+	int since;
 
 	db_wait(r);
 	in_tx = adw_db_exec(r->conn, "BEGIN", 0, NULL, &err) == 0;
+	since = r->batch.n;
 	if (adw_db_exec(
 		r->conn,
 		"UPDATE ai_developer_workflows SET status = 'cancelled', cancel_reason = $2, "
@@ -1865,8 +1898,7 @@ static void finish_cancelled(struct runner *r)
 	r->step = NULL;
 	note(r, "Cancelled: %s (%s)", r->cancel_reason, r->cancel_by);
 	adw_updated(r, "status: cancelled");
-	flush(r);
-	if (in_tx && adw_db_exec(r->conn, "COMMIT", 0, NULL, &err) < 0)
+	if (in_tx && tx_commit(r, since, &err) < 0)
 		adw_log_error("adw=%s cancellation not committed: %s", r->id, err.msg);
 }
 

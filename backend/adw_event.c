@@ -324,10 +324,11 @@ void adw_event_batch_add(struct adw_event_batch *b, const struct adw_event *ev)
 	}
 	b->bytes += 256 + (ev->content ? strlen(ev->content) : 0) + strlen(summary);
 	free(summary);
-	if (b->n == 0) {
+	if (b->n == 0)
+		b->first_ms = mono_ms();
+	if (!b->key[0]) {
 		uuid_t u;
 
-		b->first_ms = mono_ms();
 		uuid_generate_random(u);
 		uuid_unparse_lower(u, b->key);
 	}
@@ -357,12 +358,14 @@ long long adw_event_batch_age_ms(const struct adw_event_batch *b)
 	return b->n ? mono_ms() - b->first_ms : 0;
 }
 
-int adw_event_batch_flush(PGconn *conn, struct adw_event_batch *b, long long *last_id,
+int adw_event_batch_write(PGconn *conn, const struct adw_event_batch *b, long long *last_id,
 			  struct adw_err *err)
 {
 	char *json;
 	int rc;
 
+	if (last_id)
+		*last_id = 0;
 	if (b->n == 0)
 		return 0;
 	json = cJSON_PrintUnformatted(b->rows);
@@ -370,9 +373,26 @@ int adw_event_batch_flush(PGconn *conn, struct adw_event_batch *b, long long *la
 	adw_event_fix_utf8(json);
 	rc = adw_event_append_json(conn, json, b->key, last_id, err);
 	free(json);
-	if (rc < 0)
-		return -1;
+	return rc;
+}
+
+void adw_event_batch_clear(struct adw_event_batch *b)
+{
 	cJSON_Delete(b->rows);
 	adw_event_batch_init(b);
+}
+
+void adw_event_batch_truncate(struct adw_event_batch *b, int n)
+{
+	while (b->n > n && b->n > 0)
+		cJSON_DeleteItemFromArray(b->rows, --b->n);
+}
+
+int adw_event_batch_flush(PGconn *conn, struct adw_event_batch *b, long long *last_id,
+			  struct adw_err *err)
+{
+	if (adw_event_batch_write(conn, b, last_id, err) < 0)
+		return -1;
+	adw_event_batch_clear(b);
 	return 0;
 }

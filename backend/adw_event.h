@@ -75,7 +75,7 @@ struct adw_event_batch {
 	int n;		    /* rows pending */
 	size_t bytes;	    /* approximate bytes pending */
 	long long first_ms; /* CLOCK_MONOTONIC ms when the oldest pending row was added */
-	char key[37];	    /* uuid of this batch; "" while empty */
+	char key[37];	    /* uuid of this batch, chosen with its first row; "" once cleared */
 };
 
 /** Initialises an empty batch. */
@@ -89,6 +89,22 @@ void adw_event_batch_release(struct adw_event_batch *b);
 void adw_event_batch_add(struct adw_event_batch *b, const struct adw_event *ev);
 /** Milliseconds since the oldest pending row was added; 0 when empty. */
 long long adw_event_batch_age_ms(const struct adw_event_batch *b);
+/**
+ * Writes every pending row in one statement under the batch's key, and
+ * leaves the batch as it was: for a write inside the caller's transaction,
+ * cleared with adw_event_batch_clear() once it has committed (or cut back
+ * with adw_event_batch_truncate() when it rolled back). *last_id as in
+ * adw_event_batch_flush(). err: see adw_db_query.
+ */
+int adw_event_batch_write(PGconn *conn, const struct adw_event_batch *b, long long *last_id,
+			  struct adw_err *err) ADW_MUST_CHECK;
+/** Empties b and forgets its key (its rows are stored). */
+void adw_event_batch_clear(struct adw_event_batch *b);
+/**
+ * Drops the rows of b after its first n, keeping its key (a retry of the
+ * same batch stays one batch). bytes stays an over-estimate.
+ */
+void adw_event_batch_truncate(struct adw_event_batch *b, int n);
 /**
  * Writes every pending row in one statement, in order, once: *last_id (may
  * be NULL) gets the id of the last row, or 0 when a batch of this key was

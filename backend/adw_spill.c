@@ -102,7 +102,7 @@ out:
 
 /*
  * Writes back the lines of the file open at fd (read from its start), in
- * one transaction unless conn is inside one. *events gets the rows sent.
+ * one transaction (conn must not be inside one). *events gets the rows sent.
  * A last line without its newline was cut by a crash mid-write: it was
  * never confirmed to its writer, and is skipped.
  */
@@ -112,7 +112,6 @@ static int replay_fd(PGconn *conn, int fd, const char *path, int *events, struct
 	char *line = NULL;
 	size_t cap = 0;
 	ssize_t len;
-	bool own_tx;
 	int rc = 0, n = 0, rfd;
 
 	*events = 0;
@@ -123,8 +122,14 @@ static int replay_fd(PGconn *conn, int fd, const char *path, int *events, struct
 			close(rfd);
 		return -1;
 	}
-	own_tx = PQtransactionStatus(conn) == PQTRANS_IDLE;
-	if (own_tx && adw_db_exec(conn, "BEGIN", 0, NULL, err) < 0) {
+	/* Its own transaction: the file is emptied only once the rows have committed. */
+	if (PQtransactionStatus(conn) != PQTRANS_IDLE) {
+		adw_err_set(err, ADW_ERR_INTERNAL, "%s: not written back inside a transaction",
+			    path);
+		fclose(f);
+		return -1;
+	}
+	if (adw_db_exec(conn, "BEGIN", 0, NULL, err) < 0) {
 		fclose(f);
 		return -1;
 	}
@@ -156,10 +161,10 @@ static int replay_fd(PGconn *conn, int fd, const char *path, int *events, struct
 	}
 	free(line);
 	fclose(f);
-	if (rc == 0 && own_tx)
+	if (rc == 0)
 		rc = adw_db_exec(conn, "COMMIT", 0, NULL, err);
 	if (rc < 0) {
-		if (own_tx && PQstatus(conn) == CONNECTION_OK)
+		if (PQstatus(conn) == CONNECTION_OK)
 			PQclear(PQexec(conn, "ROLLBACK"));
 		return -1;
 	}

@@ -50,8 +50,9 @@ int adw_spill_append(struct adw_spill *sp, const char *home, const char *adw_id,
 		     const struct adw_event_batch *b, struct adw_err *err) ADW_MUST_CHECK;
 
 /**
- * Writes back every batch of sp's own file in one transaction (joining the
- * caller's when conn is inside one), then empties the file. *events (may be
+ * Writes back every batch of sp's own file in one transaction of its own
+ * (conn must not be inside one: the file is emptied only after COMMIT),
+ * then empties the file. *events (may be
  * NULL) gets the number of events the file held. Returns 0 (also when
  * there is no file); -1 with err when the database refused (the file is
  * kept as it was).
@@ -69,6 +70,7 @@ void adw_spill_close(struct adw_spill *sp);
  * written. *events (may be NULL) gets the number of events written back.
  * Returns 0; -1 with err when the database is unavailable (the files stay
  * for a later call). Files refused as data are renamed *.bad (logged).
+ * conn must not be inside a transaction.
  */
 int adw_spill_replay_orphans(PGconn *conn, const char *home, const char *adw_id, int *events,
 			     struct adw_err *err) ADW_MUST_CHECK;

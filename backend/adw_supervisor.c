@@ -132,6 +132,7 @@ struct owed {
 	bool fail; /* fail it; else recover it */
 };
 
+/* Returns false when the database is away (the verdict is owed), else true. */
 static bool settle(struct adw_supervisor *s, const char *id, const char *reason, bool fail)
 {
 	struct adw_err err = {0};
@@ -151,9 +152,15 @@ static bool settle(struct adw_supervisor *s, const char *id, const char *reason,
 	if (fail ? adw_store_adw_fail(s->conn, id, reason, &changed, &err) < 0
 		 : adw_store_adw_recover(s->conn, id, reason, s->cfg->max_recoveries, &outcome,
 					 &err) < 0) {
-		adw_log_warn("supervisor: adw=%s cannot record %s yet: %s", id,
-			     fail ? "its failure" : "its loss", err.msg);
-		return false;
+		if (err.code == ADW_ERR_UNAVAILABLE || PQstatus(s->conn) != CONNECTION_OK) {
+			adw_log_warn("supervisor: adw=%s cannot record %s yet: %s", id,
+				     fail ? "its failure" : "its loss", err.msg);
+			return false;
+		}
+		/* Refused, not unreachable: trying again would change nothing. */
+		adw_log_error("supervisor: adw=%s %s not recorded: %s", id,
+			      fail ? "its failure" : "its loss", err.msg);
+		return true;
 	}
 	if (changed || outcome == ADW_RECOVERY_FAILED)
 		adw_log_warn("adw=%s failed: %s%s", id, reason,

@@ -14,10 +14,12 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { startServer, api, waitForAdw, sql, createDatabase, sseConnect } from './lib/server.mjs';
 
 const N = Number(process.env.ADW_FAULT_ADWS || 8);
+// Every ADW of a scenario runs at once (ADW_MAX_RUNNING defaults to 8).
+const env = (extra = {}) => ({ ADW_MAX_RUNNING: String(Math.max(N, 8)), ...extra });
 const table = [];
 after(() => {
-  console.log('\nscenario                                     ADWs  completed  completed steps re-run  duplicated ends  stream client');
-  for (const r of table) console.log(`${r.scenario.padEnd(44)} ${String(r.n).padStart(4)}  ${String(r.completed).padStart(9)}  ${String(r.rerun).padStart(22)}  ${String(r.dups).padStart(15)}  ${r.stream}`);
+  console.log('\nscenario                                     ADWs  completed  completed steps re-run  duplicated ends  seconds  stream client');
+  for (const r of table) console.log(`${r.scenario.padEnd(44)} ${String(r.n).padStart(4)}  ${String(r.completed).padStart(9)}  ${String(r.rerun).padStart(22)}  ${String(r.dups).padStart(15)}  ${String(r.seconds ?? '-').padStart(7)}  ${r.stream}`);
 });
 
 async function startMany(srv, n, prompt) {
@@ -60,9 +62,10 @@ function follower(server, after) {
 }
 
 /* Checks the outcome and records a row of the table. */
-async function check(scenario, srv, dbUrl, ids, f) {
+async function check(scenario, srv, dbUrl, ids, f, t0 = Date.now()) {
   const done = [];
   for (const id of ids) done.push(await waitForAdw(srv.url, id, 90000));
+  const seconds = ((Date.now() - t0) / 1000).toFixed(1); // a figure for the table, never asserted
   const idList = ids.map((i) => `'${i}'`).join(',');
   const rerun = Number(sql(dbUrl, `SELECT count(*) FROM (SELECT adw_id, step FROM events WHERE adw_id IN (${idList})
     AND type = 'StepEnd' AND payload->>'status' = 'success' GROUP BY 1, 2 HAVING count(*) > 1) x`).trim());
@@ -75,7 +78,7 @@ async function check(scenario, srv, dbUrl, ids, f) {
   for (let i = 0; i < 200 && f.ids.length < want.length; i++) await new Promise((r) => setTimeout(r, 50));
   f.stop();
   const streamOk = JSON.stringify(f.ids.slice(0, want.length)) === JSON.stringify(want) && new Set(f.ids).size === f.ids.length;
-  const row = { scenario, n: ids.length, completed: done.filter((d) => d.status === 'completed').length, rerun, dups: completedTwice, stream: streamOk ? `${want.length} once` : 'MISMATCH' };
+  const row = { scenario, n: ids.length, completed: done.filter((d) => d.status === 'completed').length, rerun, dups: completedTwice, seconds, stream: streamOk ? `${want.length} once` : 'MISMATCH' };
   table.push(row);
   assert.equal(row.completed, ids.length, JSON.stringify(done.filter((d) => d.status !== 'completed'), null, 1));
   assert.equal(rerun, 0, 'a completed step ran again');
@@ -104,35 +107,38 @@ function pgctl(...args) {
 describe('faults with running ADWs', { skip: !process.env.PGTEST_DIR && 'needs the private cluster of scripts/test (PGTEST_DIR)' }, () => {
   test('PostgreSQL restarts', { timeout: 180000 }, async () => {
     const dbUrl = createDatabase('fault1');
-    const srv = await startServer({ dbUrl });
+    const srv = await startServer({ dbUrl, env: env() });
     try {
       const f = watch(srv, dbUrl);
       const ids = await startMany(srv, N, 'Restart');
+      const t0 = Date.now();
       pgctl('restart', '-m', 'fast');
-      await check('restart PostgreSQL', srv, dbUrl, ids, f);
+      await check('restart PostgreSQL', srv, dbUrl, ids, f, t0);
     } finally { stopFollowers(); await srv.stop(); srv.cleanup(); }
   });
 
   test('every backend is terminated', { timeout: 180000 }, async () => {
     const dbUrl = createDatabase('fault2');
-    const srv = await startServer({ dbUrl });
+    const srv = await startServer({ dbUrl, env: env() });
     try {
       const f = watch(srv, dbUrl);
       const ids = await startMany(srv, N, 'Terminate');
+      const t0 = Date.now();
       for (let k = 0; k < 2; k++) {
         sql(dbUrl, 'SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()');
         await new Promise((r) => setTimeout(r, 900));
       }
-      await check('pg_terminate_backend (every backend, twice)', srv, dbUrl, ids, f);
+      await check('pg_terminate_backend (every backend, twice)', srv, dbUrl, ids, f, t0);
     } finally { stopFollowers(); await srv.stop(); srv.cleanup(); }
   });
 
   test('adw-run children are killed again and again', { timeout: 180000 }, async () => {
     const dbUrl = createDatabase('fault4');
-    const srv = await startServer({ dbUrl, env: { ADW_MAX_RECOVERIES: '10' } });
+    const srv = await startServer({ dbUrl, env: env({ ADW_MAX_RECOVERIES: '10' }) });
     try {
       const f = watch(srv, dbUrl);
       const ids = await startMany(srv, N, 'Kill children');
+      const t0 = Date.now();
       for (let round = 0; round < 3; round++) {
         for (const id of ids) {
           const a = (await api(srv.url, 'GET', `/api/adws/${id}`)).body.adw;
@@ -142,7 +148,7 @@ describe('faults with running ADWs', { skip: !process.env.PGTEST_DIR && 'needs t
         }
         await new Promise((r) => setTimeout(r, 1500));
       }
-      await check('kill -9 children (3 rounds)', srv, dbUrl, ids, f);
+      await check('kill -9 children (3 rounds)', srv, dbUrl, ids, f, t0);
     } finally { stopFollowers(); await srv.stop(); srv.cleanup(); }
   });
 
@@ -151,7 +157,7 @@ describe('faults with running ADWs', { skip: !process.env.PGTEST_DIR && 'needs t
     const db = dbUrl.match(/dbname=(\w+)$/)[1];
     const admin = process.env.ADW_TEST_DATABASE_URL;
     // Every batch that cannot be written goes to the spill file at once.
-    const srv = await startServer({ dbUrl, env: { ADW_EVENT_BUFFER_BYTES: '1' } });
+    const srv = await startServer({ dbUrl, env: env({ ADW_EVENT_BUFFER_BYTES: '1' }) });
     try {
       const f = watch(srv, dbUrl);
       const r = await api(srv.url, 'POST', '/api/adws', { workflow: 'plan_build', prompt: 'Through an outage [dry-run:delay=2000]' });
@@ -179,7 +185,7 @@ describe('faults with running ADWs', { skip: !process.env.PGTEST_DIR && 'needs t
     const dbUrl = createDatabase('fault6');
     const db = dbUrl.match(/dbname=(\w+)$/)[1];
     const admin = process.env.ADW_TEST_DATABASE_URL;
-    const srv = await startServer({ dbUrl, env: { ADW_EVENT_BUFFER_BYTES: '1', ADW_DB_OUTAGE_S: '2' } });
+    const srv = await startServer({ dbUrl, env: env({ ADW_EVENT_BUFFER_BYTES: '1', ADW_DB_OUTAGE_S: '2' }) });
     try {
       const r = await api(srv.url, 'POST', '/api/adws', { workflow: 'plan_build', prompt: 'A long outage [dry-run:delay=1500]' });
       const id = r.body.adw.id;
@@ -212,15 +218,16 @@ describe('faults with running ADWs', { skip: !process.env.PGTEST_DIR && 'needs t
 
   test('the server is killed and started again', { timeout: 180000 }, async () => {
     const dbUrl = createDatabase('fault3');
-    let srv = await startServer({ dbUrl });
+    let srv = await startServer({ dbUrl, env: env() });
     const { home, workdir } = srv;
     try {
       const f = watch(srv, dbUrl);
       const ids = await startMany(srv, N, 'Kill server');
+      const t0 = Date.now();
       await srv.stop('SIGKILL');
-      srv = await startServer({ dbUrl, home, workdir });
+      srv = await startServer({ dbUrl, home, workdir, env: env() });
       f.server = srv;
-      await check('kill -9 adw-server, start it again', srv, dbUrl, ids, f);
+      await check('kill -9 adw-server, start it again', srv, dbUrl, ids, f, t0);
     } finally { stopFollowers(); await srv.stop(); srv.cleanup(); }
   });
 });

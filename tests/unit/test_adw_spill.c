@@ -134,6 +134,50 @@ START_TEST(test_batch_written_once)
 }
 END_TEST
 
+START_TEST(test_batch_in_callers_transaction)
+{
+	PGconn *c = testlib_connect(conninfo);
+	struct adw_event_batch b;
+	struct adw_err err = {0};
+	char key[37];
+
+	/* Written in a transaction that rolls back: nothing stored, the batch kept. */
+	fill(&b, "tx", 2);
+	memcpy(key, b.key, sizeof(key));
+	PQclear(testlib_query(c, "BEGIN"));
+	ck_assert_int_eq(adw_event_batch_write(c, &b, NULL, &err), 0);
+	PQclear(testlib_query(c, "ROLLBACK"));
+	ck_assert_int_eq(b.n, 2);
+	ck_assert_int_eq(count(c, "SELECT count(*) FROM events"), 0);
+	/* Cut back to one row (the rolled-back change's event), the key stays. */
+	adw_event_batch_truncate(&b, 1);
+	ck_assert_int_eq(b.n, 1);
+	adw_event_batch_truncate(&b, 0);
+	ck_assert_int_eq(b.n, 0);
+	ck_assert_str_eq(b.key, key);
+	{
+		struct adw_event ev = {.adw_id = ADW,
+				       .category = ADW_CAT_SYSTEM,
+				       .type = "SystemInfo",
+				       .content = "again"};
+
+		adw_event_batch_add(&b, &ev);
+	}
+	ck_assert_str_eq(b.key, key); /* a retry is the same batch */
+	PQclear(testlib_query(c, "BEGIN"));
+	ck_assert_int_eq(adw_event_batch_write(c, &b, NULL, &err), 0);
+	PQclear(testlib_query(c, "COMMIT"));
+	/* Had that COMMIT's answer been lost, the same batch again is nothing new. */
+	ck_assert_int_eq(adw_event_batch_write(c, &b, NULL, &err), 0);
+	ck_assert_int_eq(count(c, "SELECT count(*) FROM events"), 1);
+	adw_event_batch_clear(&b);
+	ck_assert_int_eq(b.n, 0);
+	ck_assert_str_eq(b.key, "");
+	adw_event_batch_release(&b);
+	PQfinish(c);
+}
+END_TEST
+
 START_TEST(test_events_keep_their_time)
 {
 	PGconn *c = testlib_connect(conninfo);
@@ -340,6 +384,7 @@ int main(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_batch_written_once);
+	tcase_add_test(tc, test_batch_in_callers_transaction);
 	tcase_add_test(tc, test_events_keep_their_time);
 	tcase_add_test(tc, test_own_file_written_back_by_its_writer);
 	tcase_add_test(tc, test_orphans_written_back_once);
