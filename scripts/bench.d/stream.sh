@@ -263,7 +263,7 @@ fi # part latency
 if part ingest; then
 say ""
 say "3c. Sustained ingest into events (adw-server running, no stream clients: its streamer reads every event)"
-say "adw path: adw-emit = adw_event_batch_add/_flush, i.e. SELECT adw_events_append(\$1::json), one"
+say "adw path: adw-emit = adw_event_batch_add/_flush, i.e. SELECT adw_events_append(\$1::json, \$2::uuid), one"
 say "          statement per batch of $INGEST_BATCH, autocommit; each statement fires events_lock"
 say "          (pg_advisory_xact_lock, held to COMMIT: writers are serialised) and events_notify"
 say "          (one pg_notify per statement). $INGEST_COUNT events per writer, content $INGEST_SIZE bytes."

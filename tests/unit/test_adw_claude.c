@@ -404,7 +404,8 @@ START_TEST(test_budget_stop)
 	ck_assert_ptr_null(strchr(strchr(args, '\n') + 1, '\n')); /* one process */
 	ck_assert(!res.ok);
 	ck_assert_str_eq(res.subtype, "error_max_budget_usd");
-	ck_assert_str_eq(res.error, "claude: error_max_budget_usd: Reached maximum budget ($0.0015)");
+	ck_assert_str_eq(res.error,
+			 "claude: error_max_budget_usd: Reached maximum budget ($0.0015)");
 	ck_assert_double_eq_tol(res.cost_usd, 0.002, 1e-9);
 	ck_assert_uint_eq(count_type("Result"), 1);
 	free(args);

@@ -53,15 +53,6 @@ static void teardown(void)
 	free(conninfo);
 }
 
-static long long count(PGconn *c, const char *sql)
-{
-	PGresult *r = testlib_query(c, sql);
-	long long n = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
-
-	PQclear(r);
-	return n;
-}
-
 /* A batch of n events of ADW, contents "<tag> 0".."<tag> n-1". */
 static void fill(struct adw_event_batch *b, const char *tag, int n)
 {
@@ -119,10 +110,11 @@ START_TEST(test_batch_written_once)
 	ck_assert_int_eq(b.n, 0);
 	ck_assert_int_eq(adw_event_batch_flush(c, &again, &last, &err), 0);
 	ck_assert_int_eq(last, 0);
-	ck_assert_int_eq(count(c, "SELECT count(*) FROM events WHERE content LIKE 'once %'"), 3);
 	ck_assert_int_eq(
-	    count(c, "SELECT count(*) FROM event_batches WHERE adw_id = '" ADW "' AND rows = 3"),
-	    1);
+	    testlib_count(c, "SELECT count(*) FROM events WHERE content LIKE 'once %'"), 3);
+	ck_assert_int_eq(testlib_count(c, "SELECT count(*) FROM event_batches WHERE adw_id = '" ADW
+					  "' AND rows = 3"),
+			 1);
 	/* A new batch gets a new key. */
 	fill(&b, "twice", 1);
 	ck_assert_str_ne(b.key, again.key);
@@ -148,7 +140,7 @@ START_TEST(test_batch_in_callers_transaction)
 	ck_assert_int_eq(adw_event_batch_write(c, &b, NULL, &err), 0);
 	PQclear(testlib_query(c, "ROLLBACK"));
 	ck_assert_int_eq(b.n, 2);
-	ck_assert_int_eq(count(c, "SELECT count(*) FROM events"), 0);
+	ck_assert_int_eq(testlib_count(c, "SELECT count(*) FROM events"), 0);
 	/* Cut back to one row (the rolled-back change's event), the key stays. */
 	adw_event_batch_truncate(&b, 1);
 	ck_assert_int_eq(b.n, 1);
@@ -169,7 +161,7 @@ START_TEST(test_batch_in_callers_transaction)
 	PQclear(testlib_query(c, "COMMIT"));
 	/* Had that COMMIT's answer been lost, the same batch again is nothing new. */
 	ck_assert_int_eq(adw_event_batch_write(c, &b, NULL, &err), 0);
-	ck_assert_int_eq(count(c, "SELECT count(*) FROM events"), 1);
+	ck_assert_int_eq(testlib_count(c, "SELECT count(*) FROM events"), 1);
 	adw_event_batch_clear(&b);
 	ck_assert_int_eq(b.n, 0);
 	ck_assert_str_eq(b.key, "");
@@ -199,8 +191,9 @@ START_TEST(test_events_keep_their_time)
 	ck_assert_ptr_nonnull(cJSON_GetObjectItem(cJSON_GetArrayItem(b.rows, 0), "ts"));
 	ck_assert_int_eq(adw_event_batch_flush(c, &b, NULL, &err), 0);
 	ck_assert_int_eq(
-	    count(c, "SELECT count(*) FROM events WHERE content = 'now 0' AND "
-		     "created_at BETWEEN now() - interval '1 minute' AND clock_timestamp()"),
+	    testlib_count(c,
+			  "SELECT count(*) FROM events WHERE content = 'now 0' AND "
+			  "created_at BETWEEN now() - interval '1 minute' AND clock_timestamp()"),
 	    1);
 	adw_event_batch_release(&b);
 	PQfinish(c);
@@ -227,15 +220,17 @@ START_TEST(test_own_file_written_back_by_its_writer)
 	/* Its writer lives (holds the lock): not an orphan. */
 	ck_assert_int_eq(adw_spill_replay_orphans(c, home, NULL, &n, &err), 0);
 	ck_assert_int_eq(n, 0);
-	ck_assert_int_eq(count(c, "SELECT count(*) FROM events"), 0);
+	ck_assert_int_eq(testlib_count(c, "SELECT count(*) FROM events"), 0);
 	ck_assert_int_eq(adw_spill_replay(&sp, c, &n, &err), 0);
 	ck_assert_int_eq(n, 5);
 	ck_assert_int_eq(sp.events, 0);
-	ck_assert_int_eq(count(c, "SELECT count(*) FROM events WHERE adw_id = '" ADW "'"), 5);
+	ck_assert_int_eq(testlib_count(c, "SELECT count(*) FROM events WHERE adw_id = '" ADW "'"),
+			 5);
 	/* In order: a 0, a 1, b 0, b 1, b 2. */
-	ck_assert_int_eq(count(c, "SELECT count(*) FROM (SELECT content, lag(content) OVER (ORDER "
-				  "BY id) AS prev FROM events) x WHERE prev > content"),
-			 0);
+	ck_assert_int_eq(
+	    testlib_count(c, "SELECT count(*) FROM (SELECT content, lag(content) OVER (ORDER "
+			     "BY id) AS prev FROM events) x WHERE prev > content"),
+	    0);
 	/* The file goes on after a write-back, and goes away when closed empty. */
 	fill(&b, "c", 1);
 	ck_assert_int_eq(adw_spill_append(&sp, home, ADW, &b, &err), 0);
@@ -244,7 +239,7 @@ START_TEST(test_own_file_written_back_by_its_writer)
 	ck_assert_int_eq(n, 1);
 	adw_spill_close(&sp);
 	ck_assert_int_eq(files(".jsonl"), 0);
-	ck_assert_int_eq(count(c, "SELECT count(*) FROM events"), 6);
+	ck_assert_int_eq(testlib_count(c, "SELECT count(*) FROM events"), 6);
 	PQfinish(c);
 }
 END_TEST
@@ -288,12 +283,14 @@ START_TEST(test_orphans_written_back_once)
 	ck_assert_int_eq(adw_spill_replay_orphans(c, home, ADW, &n, &err), 0);
 	ck_assert_int_eq(n, 4);
 	ck_assert_int_eq(files(".jsonl"), 0);
-	ck_assert_int_eq(count(c, "SELECT count(*) FROM events WHERE content LIKE 'orphan %'"), 4);
+	ck_assert_int_eq(
+	    testlib_count(c, "SELECT count(*) FROM events WHERE content LIKE 'orphan %'"), 4);
 	path = adw_xasprintf("%s/spill/" ADW ".1.jsonl", home);
 	copy = adw_xasprintf("%s/copy", home);
 	ck_assert_int_eq(rename(copy, path), 0);
 	ck_assert_int_eq(adw_spill_replay_orphans(c, home, NULL, &n, &err), 0);
-	ck_assert_int_eq(count(c, "SELECT count(*) FROM events WHERE content LIKE 'orphan %'"), 4);
+	ck_assert_int_eq(
+	    testlib_count(c, "SELECT count(*) FROM events WHERE content LIKE 'orphan %'"), 4);
 	ck_assert_int_eq(files(".jsonl"), 0);
 	free(path);
 	free(copy);
@@ -329,7 +326,7 @@ START_TEST(test_cut_line_and_refused_file)
 		   "\",\"category\":\"system\",\"type\":\"SystemInfo\",\"content\":\"cu");
 	ck_assert_int_eq(adw_spill_replay_orphans(c, home, ADW, &n, &err), 0);
 	ck_assert_int_eq(n, 1);
-	ck_assert_int_eq(count(c, "SELECT count(*) FROM events"), 1);
+	ck_assert_int_eq(testlib_count(c, "SELECT count(*) FROM events"), 1);
 	/* An ADW that does not exist: refused as data, set aside, not retried. */
 	write_file("99999999-2222-4333-8444-555555555555.8.jsonl",
 		   "cccccccc-2222-4333-8444-555555555555\t[{\"adw_id\":\"99999999-2222-4333-8444-"
@@ -338,10 +335,10 @@ START_TEST(test_cut_line_and_refused_file)
 	ck_assert_int_eq(n, 0);
 	ck_assert_int_eq(files(".jsonl"), 0);
 	ck_assert_int_eq(files(".jsonl.bad"), 1);
-	ck_assert_int_eq(count(c, "SELECT count(*) FROM events"), 1);
+	ck_assert_int_eq(testlib_count(c, "SELECT count(*) FROM events"), 1);
 	/* Nothing half-written by the refused transaction. */
-	ck_assert_int_eq(count(c, "SELECT count(*) FROM event_batches WHERE key = "
-				  "'cccccccc-2222-4333-8444-555555555555'"),
+	ck_assert_int_eq(testlib_count(c, "SELECT count(*) FROM event_batches WHERE key = "
+					  "'cccccccc-2222-4333-8444-555555555555'"),
 			 0);
 	PQfinish(c);
 }

@@ -255,11 +255,7 @@ static void use_db(const char *name)
 
 static long long count(const char *sql)
 {
-	PGresult *r = testlib_query(conn, sql);
-	long long n = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
-
-	PQclear(r);
-	return n;
+	return testlib_count(conn, sql);
 }
 
 /* Runs sql with one parameter; returns the first value (caller frees) or NULL. */

@@ -78,11 +78,7 @@ static void use_db(const char *name)
 
 static long long count(const char *sql)
 {
-	PGresult *r = testlib_query(conn, sql);
-	long long n = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
-
-	PQclear(r);
-	return n;
+	return testlib_count(conn, sql);
 }
 
 /* count() of a printf-built query (only for trusted values such as uuids). */

@@ -85,6 +85,17 @@ PGresult *testlib_query(PGconn *c, const char *sql)
 	return r;
 }
 
+long long testlib_count(PGconn *c, const char *sql)
+{
+	PGresult *r = testlib_query(c, sql);
+	long long n;
+
+	ck_assert_msg(PQntuples(r) == 1 && !PQgetisnull(r, 0, 0), "%s: not one value", sql);
+	n = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+	PQclear(r);
+	return n;
+}
+
 int testlib_run(Suite *s)
 {
 	SRunner *sr = srunner_create(s);

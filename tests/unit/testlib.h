@@ -18,6 +18,8 @@ char *testlib_db_create_migrated(const char *name);
 PGconn *testlib_connect(const char *conninfo);
 /** Runs a query that must succeed; returns its result (caller PQclear()s). */
 PGresult *testlib_query(PGconn *c, const char *sql);
+/** Runs sql, which must return one row whose first value is a number; returns it. */
+long long testlib_count(PGconn *c, const char *sql);
 /** Runs the suite and returns the process exit code (0 when all passed). */
 int testlib_run(Suite *s);
 
