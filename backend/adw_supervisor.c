@@ -51,6 +51,8 @@ struct adw_supervisor {
 	char host[256];
 	char *log_dir;
 	long long connected_at; /* monotonic ms of the last (re)connection */
+	long long retry_at;	/* monotonic ms before which no new connection is tried */
+	long long retry_ms;	/* the current backoff; 0 = connected or never failed */
 	struct owed *owed;	/* verdicts on ended children not stored yet (settle()) */
 	int nowed;
 };
@@ -96,19 +98,32 @@ static long long mono_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/*
+ * Makes sure the supervisor's connection is up. While the database is away
+ * it tries again with backoff (100 ms doubling to 2 s), not on every tick.
+ */
 static bool connect_db(struct adw_supervisor *s)
 {
 	struct adw_err err = {0};
+	long long now = mono_ms();
 
 	if (s->conn && PQstatus(s->conn) == CONNECTION_OK)
 		return true;
+	if (now < s->retry_at)
+		return false;
 	PQfinish(s->conn);
-	s->connected_at = mono_ms();
 	s->conn = adw_db_connect(s->conninfo, &err);
 	if (!s->conn) {
-		adw_log_warn("supervisor: %s", err.msg);
+		if (!s->retry_ms)
+			adw_log_warn("supervisor: %s (trying again with backoff)", err.msg);
+		s->retry_ms = s->retry_ms ? (s->retry_ms * 2 > 2000 ? 2000 : s->retry_ms * 2) : 100;
+		s->retry_at = mono_ms() + s->retry_ms;
 		return false;
 	}
+	if (s->retry_ms)
+		adw_log_info("supervisor: the database is back");
+	s->retry_ms = 0;
+	s->connected_at = mono_ms();
 	if (adw_db_exec(s->conn, "LISTEN adw_pending", 0, NULL, &err) < 0) {
 		PQfinish(s->conn);
 		s->conn = NULL;
@@ -651,6 +666,7 @@ void adw_supervisor_stop(struct adw_supervisor *sup, int kill_children)
 	for (int i = 0; i < sup->nchildren; i++)
 		free(sup->children[i].id);
 	free(sup->children);
+	sup->retry_at = 0; /* one last try, backoff or not */
 	settle_owed(sup);
 	for (int i = 0; i < sup->nowed; i++) {
 		adw_log_error("adw=%s not recorded before stopping: %s (it will be found lost and "

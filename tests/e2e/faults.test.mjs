@@ -1,7 +1,8 @@
 // Fault injection (issue 5), at a size that fits CI: ADWs whose steps are
 // slowed down so they are mid-flight when PostgreSQL restarts, when every
 // backend is terminated, when adw-run children are killed again and again,
-// and when the server itself is killed. After each: every ADW completes,
+// when the server itself is killed, and when one of two servers sharing the
+// database with an `adw worker` is killed. After each: every ADW completes,
 // no step that had completed ran again, and no event is lost or written
 // twice (each step has exactly one successful StepEnd, each ADW one
 // "Workflow completed"), and a live stream client, reconnecting with its
@@ -9,9 +10,9 @@
 // a table of scenario -> outcome.
 import { test, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
-import { startServer, api, waitForAdw, sql, createDatabase, sseConnect } from './lib/server.mjs';
+import { startServer, api, waitForAdw, sql, createDatabase, sseConnect, bin } from './lib/server.mjs';
 
 const N = Number(process.env.ADW_FAULT_ADWS || 8);
 // Every ADW of a scenario runs at once (ADW_MAX_RUNNING defaults to 8).
@@ -214,6 +215,33 @@ describe('faults with running ADWs', { skip: !process.env.PGTEST_DIR && 'needs t
       assert.ok(Number(sql(dbUrl, `SELECT count(*) FROM event_batches WHERE adw_id = '${id}'`).trim()) > 0);
       table.push({ scenario: 'refused 6 s > ADW_DB_OUTAGE_S=2 (must fail)', n: 1, completed: 'failed', rerun: 0, dups: 0, stream: 'spill written back' });
     } finally { stopFollowers(); sql(admin, `ALTER DATABASE ${db} ALLOW_CONNECTIONS true`); await srv.stop(); srv.cleanup(); }
+  });
+
+  test('two servers and an adw worker share one database; one server is killed', { timeout: 180000 }, async () => {
+    const dbUrl = createDatabase('fault7');
+    // Each supervisor takes a share: together they run every ADW at once.
+    const share = String(Math.ceil(N / 3) + 1);
+    const a = await startServer({ dbUrl, env: env({ ADW_MAX_RUNNING: share }) });
+    const b = await startServer({ dbUrl, home: a.home, workdir: a.workdir, env: env({ ADW_MAX_RUNNING: share }) });
+    const worker = spawn(bin.cli, ['worker'], { env: { ...process.env, DATABASE_URL: dbUrl, ADW_HOME: a.home, ADW_WORKDIR: a.workdir, ADW_RUNTIME: 'dry-run', ADW_MAX_RUNNING: share }, stdio: 'ignore' });
+    try {
+      const f = watch(a, dbUrl);
+      const ids = await startMany(a, N, 'Shared');
+      const t0 = Date.now();
+      await b.stop('SIGKILL');
+      await check('2 servers + adw worker, one server killed', a, dbUrl, ids, f, t0);
+      const starts = sql(dbUrl, `SELECT count(*) FROM (SELECT adw_id, step FROM events WHERE type = 'StepStart' GROUP BY 1, 2 HAVING count(*) > 1) x`).trim();
+      assert.equal(starts, '0', 'no step started twice');
+      const supervisors = Number(sql(dbUrl, `SELECT count(DISTINCT metadata ->> 'supervisor_pid') FROM ai_developer_workflows`).trim());
+      assert.ok(supervisors >= 2, `work was shared by ${supervisors} supervisors`);
+    } finally {
+      stopFollowers();
+      worker.kill('SIGTERM');
+      await new Promise((r) => (worker.exitCode !== null ? r() : worker.on('exit', r)));
+      await b.stop();
+      await a.stop();
+      a.cleanup();
+    }
   });
 
   test('the server is killed and started again', { timeout: 180000 }, async () => {
