@@ -67,6 +67,7 @@ int adw_spill_append(struct adw_spill *sp, const char *home, const char *adw_id,
 {
 	char *rows, *line;
 	size_t len, off = 0;
+	off_t before;
 	int rc = -1;
 
 	if (b->n == 0)
@@ -77,6 +78,7 @@ int adw_spill_append(struct adw_spill *sp, const char *home, const char *adw_id,
 	adw_event_fix_utf8(rows);
 	line = adw_xasprintf("%s\t%s\n", b->key, rows);
 	len = strlen(line);
+	before = lseek(sp->fd, 0, SEEK_END);
 	while (off < len) {
 		ssize_t w = write(sp->fd, line + off, len - off);
 
@@ -93,7 +95,9 @@ int adw_spill_append(struct adw_spill *sp, const char *home, const char *adw_id,
 	goto out;
 io_error:
 	adw_err_set(err, ADW_ERR_INTERNAL, "cannot write %s: %s", sp->path, strerror(errno));
-	/* A partial line is never replayed (see replay_fd), so the file stays usable. */
+	/* No partial line may stay for the next batch to be appended to. */
+	if (before >= 0 && ftruncate(sp->fd, before) < 0)
+		adw_log_error("%s: cannot cut a partial line: %s", sp->path, strerror(errno));
 out:
 	free(line);
 	free(rows);
