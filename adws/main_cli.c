@@ -368,8 +368,10 @@ static int create(struct cli *c, const char *workflow, const char *prompt,
 
 	if (connect(c) || ensure_schema(c))
 		return 1;
-	if (adw_store_adw_create(c->conn, &c->cfg, &in, &json, id, &err) < 0)
+	if (adw_store_adw_create(c->conn, &c->cfg, &in, &json, id, &err) < 0) {
+		free(json); /* the unfinished ADW holding the idempotency key, named in err */
 		return fail("start", &err);
+	}
 	if (c->json) {
 		printf("{\"adw\":%s}\n", json);
 	} else {

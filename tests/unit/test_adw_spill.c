@@ -116,6 +116,7 @@ START_TEST(test_batch_written_once)
 					  "' AND rows = 3"),
 			 1);
 	/* A new batch gets a new key. */
+	adw_event_batch_release(&b);
 	fill(&b, "twice", 1);
 	ck_assert_str_ne(b.key, again.key);
 	ck_assert_int_eq(adw_event_batch_flush(c, &b, &last, &err), 0);
