@@ -334,6 +334,7 @@ int adw_dryrun_run_step(const struct adw_step_ctx *ctx, struct adw_step_result *
 	char *text = NULL, *msg = NULL, *answer = NULL;
 	cJSON *p;
 	long ms = delay ? strtol(delay, NULL, 10) : 0;
+	double usd = cost ? strtod(cost, NULL) : 0; /* 0 < usd <= 1000, else no cost (NaN too) */
 	long long deadline = ctx->timeout_ms > 0  ? now_ms() + ctx->timeout_ms
 			     : ctx->timeout_s > 0 ? now_ms() + ctx->timeout_s * 1000LL
 						  : 0;
@@ -345,7 +346,7 @@ int adw_dryrun_run_step(const struct adw_step_ctx *ctx, struct adw_step_result *
 	emit(ctx, ADW_CAT_SYSTEM, "SystemInfo", msg, dry_payload(ctx));
 	free(msg);
 	msg = NULL;
-	if ((waited = spend(ctx, ms > 0 && ms <= 600000 ? ms : 0, cost ? strtod(cost, NULL) : 0,
+	if ((waited = spend(ctx, ms > 0 && ms <= 600000 ? ms : 0, usd > 0 && usd <= 1000 ? usd : 0,
 			    &deadline, res)) < 0) {
 		res->error = waited == -3 ? adw_xasprintf("dry run: the cost budget of $%g is "
 							  "spent ($%.4f)",

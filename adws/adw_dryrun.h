@@ -15,7 +15,7 @@
  *                           the answer goes into the plan
  *   [dry-run:ask_step=S]    ask in step S instead of plan
  *   [dry-run:ask_default=X] the question's default, taken on timeout
- *   [dry-run:cost=USD]      each step spends USD, a quarter after each
+ *   [dry-run:cost=USD]      each step spends USD (0..1000), a quarter after each
  *                           quarter of its delay; ctx->budget_usd stops it
  *                           there as the CLI's --max-budget-usd would
  *
