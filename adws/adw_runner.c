@@ -1179,6 +1179,8 @@ static int step_end(struct runner *r, int index, const char *step, const char *a
 	const char *params[12];
 	cJSON *payload;
 	char *content;
+	PGresult *res_agent;
+	bool ended;
 	int since;
 
 	snprintf(dur, sizeof(dur), "%lld", duration_ms);
@@ -1203,13 +1205,26 @@ static int step_end(struct runner *r, int index, const char *step, const char *a
 			"SELECT 1 FROM ai_developer_workflows WHERE id = $1 FOR NO KEY UPDATE", 1,
 			(const char *[]){r->id}, err) < 0)
 		goto rollback;
-	if (adw_db_exec(
-		r->conn,
-		"UPDATE agents SET status = $3, session_id = $4, input_tokens = $5::bigint, "
-		"output_tokens = $6::bigint, total_cost = $7::numeric WHERE id = $2 AND "
-		"adw_id = $1",
-		7, params, err) < 0)
+	res_agent = adw_db_query(
+	    r->conn,
+	    "UPDATE agents SET status = $3, session_id = $4, input_tokens = $5::bigint, "
+	    "output_tokens = $6::bigint, total_cost = $7::numeric WHERE id = $2 AND "
+	    "adw_id = $1 AND status = 'executing' RETURNING id",
+	    7, params, err);
+	if (!res_agent)
 		goto rollback;
+	ended = PQntuples(res_agent) == 0;
+	PQclear(res_agent);
+	if (ended) {
+		/*
+		 * An earlier try committed this step's end, but its answer was lost
+		 * with the connection: adding the tokens and cost again would count
+		 * them twice. Its events went with it under the batch's key, so
+		 * writing the batch again stores nothing new.
+		 */
+		adw_log_info("adw=%s the end of step '%s' was already stored", r->id, step);
+		return tx_commit(r, since, err);
+	}
 	params[1] = idx;
 	params[2] = outcome;
 	params[3] = dur;
