@@ -13,6 +13,7 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { startServer, api, waitForAdw, sql, createDatabase, sseConnect, bin } from './lib/server.mjs';
+import { pgProxy } from './lib/pgproxy.mjs';
 
 const N = Number(process.env.ADW_FAULT_ADWS || 8);
 // Every ADW of a scenario runs at once (ADW_MAX_RUNNING defaults to 8).
@@ -215,6 +216,27 @@ describe('faults with running ADWs', { skip: !process.env.PGTEST_DIR && 'needs t
       assert.ok(Number(sql(dbUrl, `SELECT count(*) FROM event_batches WHERE adw_id = '${id}'`).trim()) > 0);
       table.push({ scenario: 'refused 6 s > ADW_DB_OUTAGE_S=2 (must fail)', n: 1, completed: 'failed', rerun: 0, dups: 0, stream: 'spill written back' });
     } finally { stopFollowers(); sql(admin, `ALTER DATABASE ${db} ALLOW_CONNECTIONS true`); await srv.stop(); srv.cleanup(); }
+  });
+
+  test('a COMMIT whose answer is lost: the step end is retried, counted and written once', { timeout: 120000 }, async () => {
+    const dbUrl = createDatabase('fault8');
+    // Everything goes through the proxy; it drops the answer to the COMMIT of
+    // the first step end (the transaction that updates the step's agent).
+    const proxy = await pgProxy(dbUrl, 'UPDATE agents SET status = $3, session_id');
+    const srv = await startServer({ dbUrl: proxy.url, env: env() });
+    try {
+      const f = watch(srv, dbUrl);
+      const r = await api(srv.url, 'POST', '/api/adws', { workflow: 'plan_build', prompt: 'Ambiguous commit [dry-run:delay=400] [dry-run:cost=0.04]' });
+      assert.equal(r.status, 201, r.text);
+      const id = r.body.adw.id;
+      await check('COMMIT committed, its answer lost', srv, dbUrl, [id], f);
+      assert.equal(proxy.cuts, 1, 'the proxy cut one COMMIT answer');
+      const done = (await api(srv.url, 'GET', `/api/adws/${id}`)).body.adw;
+      assert.equal(done.cost_usd, 0.08, 'each step\'s cost counted once');
+      assert.equal(sql(dbUrl, `SELECT count(*) FROM events WHERE adw_id = '${id}' AND type = 'StepEnd'`), '2');
+      assert.equal(sql(dbUrl, `SELECT string_agg(step || ':' || n, ',' ORDER BY step) FROM (SELECT step, count(*) n FROM events WHERE adw_id = '${id}' AND type = 'AgentUpdated' GROUP BY 1) x`), 'build:1,plan:1');
+      assert.match(readFileSync(done.log_path, 'utf8'), /the end of step 'plan' was already stored/);
+    } finally { stopFollowers(); await srv.stop(); srv.cleanup(); await proxy.close(); }
   });
 
   test('two servers and an adw worker share one database; one server is killed', { timeout: 180000 }, async () => {
