@@ -4,7 +4,6 @@
  * (with ADW_TEST_DATABASE_URL) handling messages against a real database.
  */
 #include <cjson/cJSON.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -137,32 +136,13 @@ END_TEST
 
 /* ---- adw_chat_handle (PostgreSQL) ---- */
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	return remove(path);
-}
-
-/* Removes dir and everything under it (never follows symlinks). */
-static void rm_tree(const char *dir)
-{
-	ck_assert_msg(nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS) == 0, "cannot remove %s", dir);
-}
-
 static char workdir[64];
 static struct adw_config cfg;
 static PGconn *conn;
 
 static void pg_setup(void)
 {
-	struct adw_err err = {0};
-
-	snprintf(workdir, sizeof(workdir), "/tmp/adw-chat-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(workdir));
-	setenv("ADW_RUNTIME", "dry-run", 1);
-	setenv("ADW_WORKDIR", workdir, 1);
-	setenv("ADW_HOME", workdir, 1);
-	unsetenv("ADW_MODEL");
-	ck_assert_msg(adw_config_load(&cfg, &err) == 0, "config: %s", err.msg);
+	testlib_dryrun_config(workdir, "chat", &cfg);
 }
 
 static void pg_teardown(void)
@@ -170,7 +150,7 @@ static void pg_teardown(void)
 	PQfinish(conn);
 	conn = NULL;
 	adw_config_release(&cfg);
-	rm_tree(workdir);
+	testlib_rm_tree(workdir);
 }
 
 /* A fresh database for one test (each test runs in its own process). */

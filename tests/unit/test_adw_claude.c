@@ -83,17 +83,13 @@ static void setup(void)
 
 static void teardown(void)
 {
-	char cmd[PATH_MAX + 16];
-
 	adw_step_result_release(&res);
 	for (size_t i = 0; i < col.n; i++) {
 		free(col.ev[i].type);
 		free(col.ev[i].content);
 		cJSON_Delete(col.ev[i].payload);
 	}
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "cannot remove %s\n", dir);
+	testlib_rm_tree(dir);
 }
 
 static char *slurp(const char *path)

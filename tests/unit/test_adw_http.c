@@ -7,7 +7,6 @@
  */
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
-#include <ftw.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,17 +20,6 @@
 #include "adw_config.h"
 #include "adw_http.h"
 #include "testlib.h"
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	return remove(path);
-}
-
-/* Removes dir and everything under it (never follows symlinks). */
-static void rm_tree(const char *dir)
-{
-	ck_assert_msg(nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS) == 0, "cannot remove %s", dir);
-}
 
 static char tmpdir[64];
 static struct adw_config cfg;
@@ -229,7 +217,7 @@ static void teardown(void)
 	adw_config_release(&cfg);
 	free(conninfo);
 	conninfo = NULL;
-	rm_tree(tmpdir);
+	testlib_rm_tree(tmpdir);
 }
 
 static char *read_file(const char *path, size_t *len)

@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: MIT */
 /* Tests of adws/adw_prompt: rendering {{placeholders}} and the shipped templates. */
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,17 +9,6 @@
 #include "adw_config.h"
 #include "adw_prompt.h"
 #include "testlib.h"
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	return remove(path);
-}
-
-/* Removes dir and everything under it (never follows symlinks). */
-static void rm_tree(const char *dir)
-{
-	ck_assert_msg(nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS) == 0, "cannot remove %s", dir);
-}
 
 #define NVARS(v) ((int)(sizeof(v) / sizeof((v)[0])))
 
@@ -348,7 +336,7 @@ START_TEST(test_load_from_other_data_dir)
 	ck_assert_int_eq(adw_prompt_load(&cfg, "plan", &text, &err), -1);
 	ck_assert_ptr_null(text);
 	adw_config_release(&cfg);
-	rm_tree(dir);
+	testlib_rm_tree(dir);
 }
 END_TEST
 

@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: MIT */
 /* Tests of adws/adw_report: review verdict lines and report reading. */
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,17 +8,6 @@
 
 #include "adw_report.h"
 #include "testlib.h"
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	return remove(path);
-}
-
-/* Removes dir and everything under it (never follows symlinks). */
-static void rm_tree(const char *dir)
-{
-	ck_assert_msg(nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS) == 0, "cannot remove %s", dir);
-}
 
 static char tmpdir[64];
 
@@ -31,7 +19,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-	rm_tree(tmpdir);
+	testlib_rm_tree(tmpdir);
 }
 
 static char *write_tmp(const char *name, const char *data, size_t len)

@@ -46,10 +46,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-	char *cmd = adw_xasprintf("rm -rf '%s'", home);
-
-	ck_assert_int_eq(system(cmd), 0);
-	free(cmd);
+	testlib_rm_tree(home);
 	free(conninfo);
 }
 

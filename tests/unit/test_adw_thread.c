@@ -6,7 +6,6 @@
  * questions and their answers, and adw_store_adw_fail() closing them.
  */
 #include <cjson/cJSON.h>
-#include <ftw.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -30,17 +29,6 @@ static const char *const ended[] = {"completed", "failed", "cancelled"};
 
 /* ---- fixture and helpers ---- */
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	return remove(path);
-}
-
-/* Removes dir and everything under it (never follows symlinks). */
-static void rm_tree(const char *dir)
-{
-	ck_assert_msg(nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS) == 0, "cannot remove %s", dir);
-}
-
 static char workdir[64];
 static struct adw_config cfg;
 static PGconn *conn;
@@ -48,15 +36,7 @@ static char *dbinfo;
 
 static void pg_setup(void)
 {
-	struct adw_err err = {0};
-
-	snprintf(workdir, sizeof(workdir), "/tmp/adw-thread-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(workdir));
-	setenv("ADW_RUNTIME", "dry-run", 1);
-	setenv("ADW_WORKDIR", workdir, 1);
-	setenv("ADW_HOME", workdir, 1);
-	unsetenv("ADW_MODEL");
-	ck_assert_msg(adw_config_load(&cfg, &err) == 0, "config: %s", err.msg);
+	testlib_dryrun_config(workdir, "thread", &cfg);
 }
 
 static void pg_teardown(void)
@@ -66,7 +46,7 @@ static void pg_teardown(void)
 	free(dbinfo);
 	dbinfo = NULL;
 	adw_config_release(&cfg);
-	rm_tree(workdir);
+	testlib_rm_tree(workdir);
 }
 
 /* A fresh database for one test (each test runs in its own process). */

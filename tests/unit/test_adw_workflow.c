@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: MIT */
 /* Tests of backend/adw_workflow: workflow definitions as data files. */
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,17 +9,6 @@
 #include "adw_config.h"
 #include "adw_workflow.h"
 #include "testlib.h"
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	return remove(path);
-}
-
-/* Removes dir and everything under it (never follows symlinks). */
-static void rm_tree(const char *dir)
-{
-	ck_assert_msg(nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS) == 0, "cannot remove %s", dir);
-}
 
 /* The test environment's configuration (ADW_DATA_DIR = the source root). */
 static void load_cfg(struct adw_config *cfg)
@@ -56,7 +44,7 @@ static void tmp_setup(void)
 static void tmp_teardown(void)
 {
 	adw_config_release(&tcfg);
-	rm_tree(tmpdir);
+	testlib_rm_tree(tmpdir);
 }
 
 static void write_wf(const char *file, const char *text)
@@ -377,7 +365,7 @@ START_TEST(test_no_workflows_dir)
 	char *dir = adw_xasprintf("%s/adws", tmpdir);
 	int n = -1;
 
-	rm_tree(dir);
+	testlib_rm_tree(dir);
 	ck_assert_int_eq(adw_workflow_list(&tcfg, &list, &n, &err), -1);
 	ck_assert_int_ne(err.code, ADW_ERR_NONE);
 	ck_assert_int_eq(n, 0);

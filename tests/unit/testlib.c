@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 #include "testlib.h"
 
+#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "adw_err.h"
 #include "adw_mem.h"
@@ -83,6 +85,32 @@ PGresult *testlib_query(PGconn *c, const char *sql)
 	ck_assert_msg(PQresultStatus(r) == PGRES_TUPLES_OK || PQresultStatus(r) == PGRES_COMMAND_OK,
 		      "%s: %s", sql, PQresultErrorMessage(r));
 	return r;
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+void testlib_rm_tree(const char *dir)
+{
+	ck_assert_msg(nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS) == 0, "cannot remove %s", dir);
+}
+
+void testlib_dryrun_config(char workdir[64], const char *name, struct adw_config *cfg)
+{
+	struct adw_err err = {0};
+
+	snprintf(workdir, 64, "/tmp/adw-%s-XXXXXX", name);
+	ck_assert_ptr_nonnull(mkdtemp(workdir));
+	setenv("ADW_RUNTIME", "dry-run", 1);
+	setenv("ADW_WORKDIR", workdir, 1);
+	setenv("ADW_HOME", workdir, 1);
+	unsetenv("ADW_MODEL");
+	ck_assert_msg(adw_config_load(cfg, &err) == 0, "config: %s", err.msg);
 }
 
 long long testlib_count(PGconn *c, const char *sql)
