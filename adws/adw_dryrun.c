@@ -304,9 +304,11 @@ static int spend(const struct adw_step_ctx *ctx, long ms, double cost, long long
 	bool limited = ctx->budget_usd > 0;
 	int rc = 0;
 
+	if (cost <= 0)
+		return steered_wait(ctx, ms, deadline);
 	for (int part = 0; part < 4 && rc == 0; part++) {
 		rc = steered_wait(ctx, ms / 4 + (part == 3 ? ms % 4 : 0), deadline);
-		if (rc < 0 || cost <= 0)
+		if (rc < 0)
 			continue;
 		res->cost_usd += cost / 4;
 		if (limited && res->cost_usd >= ctx->budget_usd) {
